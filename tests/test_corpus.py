@@ -1,0 +1,287 @@
+"""The seed corpus: metadata, cleaning, syndication, and what happens to bad input."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis.corpus import (
+    CorpusError,
+    apply_grouping,
+    clean_document,
+    load_rules,
+    to_raw_offsets,
+)
+from analysis.pipeline import load_corpus
+
+PROJECT = Path(__file__).resolve().parent.parent
+SEEDS = PROJECT / "seeds"
+SHARED_SEEDS = PROJECT.parent / "shared" / "seeds"
+
+BOILERPLATE = [
+    "Subscribe to:", "Post Comments (Atom)", "No comments:", "Post a Comment",
+    "Note: Only a member of this blog may post a comment.", "READ MORE", "WATCH:",
+    "Story continues below", "Newspapers in English", "Newspapers from Canada", "To contact the WSWS",
+    "wsws.org/contact", "AP PHOTO", "??", "*", "«", "»", "KAREN DEYOUNG", "WASHINGTON —", "The Province\n",
+    "Alexander Fangmann", "Saturday, September 8, 2018", "Saturday, 23 February 2019",
+]
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    return load_corpus(SEEDS)
+
+
+@pytest.fixture(scope="module")
+def docs(seeds):
+    return seeds.documents.set_index("doc_id")
+
+
+def section_text(corpus, doc_id, section):
+    doc = corpus.documents.set_index("doc_id").loc[doc_id, "clean_text"]
+    paras = corpus.paragraphs[(corpus.paragraphs.doc_id == doc_id) & (corpus.paragraphs.section == section)]
+    return [doc[s:e] for s, e in zip(paras.start, paras.end)]
+
+
+@pytest.mark.skipif(not SHARED_SEEDS.is_dir(), reason="shared seeds not beside the project")
+def test_seeds_are_byte_for_byte_copies_of_the_shared_captures():
+    for path in sorted(SHARED_SEEDS.glob("*.txt")):
+        assert (SEEDS / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_the_seed_corpus_has_five_documents_with_outlets_groups_and_dates(docs):
+    assert list(docs.index) == ["000", "001", "002", "003", "004"]
+    assert docs.loc["002", "outlet"] == "The New York Times"
+    assert docs.loc["001", "outlet"] == "The Province"
+    assert docs.loc["001", "original_outlet"] == "The Washington Post"
+    assert docs.loc["003", "outlet"] == "World Socialist Web Site"
+    assert docs.loc["004", "outlet"] == "Global News"
+    assert dict(docs["outlet_group"]) == {"000": "partisan_blog", "001": "newspaper", "002": "newspaper",
+                                          "003": "socialist_press", "004": "broadcaster"}
+    assert docs.loc["003", "published"] == "2018-09-10"
+    assert docs.loc["002", "published"] == "2018-09-08"
+    assert (docs.loc["004", "published"], docs.loc["004", "page_date"]) == ("2018-09", "2019-02-23")
+    assert "23 February 2019" in docs.loc["004", "date_basis"]
+    assert docs.loc["003", "author"] == "Alexander Fangmann"
+    assert (docs["n_words"] > 300).all()
+
+
+def test_no_seed_group_is_called_a_wire_service(docs):
+    assert "wire_service" not in set(docs["outlet_group"])
+
+
+def test_no_boilerplate_line_survives_into_clean_text(docs):
+    for doc_id, text in docs["clean_text"].items():
+        for line in BOILERPLATE:
+            assert line not in text, (doc_id, line)
+
+
+def test_every_cleaning_report_row_quotes_its_raw_line(seeds):
+    report = seeds.cleaning_report
+    assert len(report) > 30
+    for row in report.itertuples():
+        raw = (SEEDS / row.source_file).read_text(encoding="utf-8").split("\n")
+        assert raw[row.line_no - 1] == row.raw_line
+
+
+def test_province_headline_deck_byline_and_caption_are_sections_or_metadata(seeds, docs):
+    assert section_text(seeds, "001", "headline") == ["Venezuela coup-plotters asked U.S. for help"]
+    assert section_text(seeds, "001", "deck") == [
+        "Military officers’ plan to overthrow Maduro eventually turned down by Trump administration"]
+    captions = section_text(seeds, "001", "caption")
+    assert len(captions) == 1 and captions[0].startswith("While there have been signs of dissent")
+    assert docs.loc["001", "clean_text"].count("While there have been signs of dissent") == 1
+    assert docs.loc["001", "dateline"] == "WASHINGTON"
+    body = section_text(seeds, "001", "body")
+    assert body[0].startswith("The Trump administration met several times")
+
+
+def test_wsws_paragraphs_split_mid_sentence_are_rejoined_and_reported(seeds, docs):
+    text = docs.loc["003", "clean_text"]
+    assert "another official familiar with the talks who said" in text
+    assert "paints a portrait of the coup plotters as some kind of democratic resistance" in text
+    assert "saying in an interview with Univision 23 in Miami" in text
+    joins = seeds.cleaning_report.query("doc_id == '003' and action == 'joined'")
+    assert list(joins.line_no) == [15, 25, 37]
+    assert "New York Times reported" in text and "The Times' article" in text  # emphasis dropped, words kept
+
+
+def test_the_repost_body_is_a_copy_of_the_times_and_its_added_lines_stay(seeds, docs):
+    assert docs.loc["000", "duplicate_of"] == "002"
+    assert docs.loc["000", "duplicate_similarity"] >= 0.95
+    assert docs.loc[["001", "002", "003", "004"], "duplicate_of"].eq("").all()
+    assert section_text(seeds, "000", "headline") == ["Anti-Trumpers Conspire to Keep Venezuela Socialist..."]
+    added = section_text(seeds, "000", "added")
+    source_line = 'from the New York Times, "Trump Administration Discussed Coup Plans With Rebel Venezuelan Officers"'
+    assert added == ["...leak meetings to NY Times.", source_line]
+    assert docs.loc["000", "page_date"] == "2018-09-08"
+
+
+def test_clean_text_maps_back_to_the_raw_capture(docs):
+    for doc_id, row in docs.iterrows():
+        positions = np.arange(len(row.clean_text))
+        raw_positions = to_raw_offsets(row.offset_map, positions)
+        raw = row.raw_text
+        mismatched = [i for i in positions
+                      if row.clean_text[i] != raw[raw_positions[i]] and row.clean_text[i] not in "\n "]
+        assert not mismatched, doc_id
+    row = docs.loc["003"]
+    start = row.clean_text.index("boliburgesia")
+    raw_start = to_raw_offsets(row.offset_map, [start])[0]
+    raw_end = to_raw_offsets(row.offset_map, [start + len("boliburgesia")], end=True)[0]
+    assert row.raw_text[raw_start:raw_end] == "boliburgesia"
+
+
+line_text = st.text(alphabet=st.sampled_from(list("abc XYZ.*—-?\"“”")), max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(line_text, max_size=12))
+def test_every_clean_character_comes_from_the_raw_text_it_maps_to(lines):
+    raw = "\n".join(lines)
+    doc = clean_document(raw, load_rules())
+    positions = np.arange(len(doc.clean_text))
+    mapped = to_raw_offsets(doc.offset_map, positions)
+    for i in positions:
+        if doc.clean_text[i] not in "\n ":
+            assert raw[mapped[i]] == doc.clean_text[i]
+    sections_cover = sum(e - s for _, s, e in doc.paragraphs) + max(len(doc.paragraphs) - 1, 0)
+    assert sections_cover == len(doc.clean_text)
+
+
+# --------------------------------------------------------------------------- groupings
+
+
+def test_default_contrast_grouping_puts_wsws_against_the_mainstream(seeds):
+    groups = apply_grouping(seeds.documents, SEEDS / "groupings" / "socialist_vs_mainstream.csv")
+    by_doc = dict(zip(seeds.documents.doc_id, groups))
+    assert by_doc == {"000": "partisan_blog", "001": "mainstream", "002": "mainstream",
+                      "003": "socialist_press", "004": "mainstream"}
+
+
+def test_an_outlet_missing_from_a_grouping_is_named_in_a_warning(seeds, tmp_path):
+    grouping = tmp_path / "g.csv"
+    grouping.write_text("outlet,group\nGlobal News,mainstream\n")
+    with pytest.warns(UserWarning, match="World Socialist Web Site"):
+        groups = apply_grouping(seeds.documents, grouping)
+    assert groups.isna().sum() == 4
+
+
+def test_wire_copy_in_a_users_corpus_lands_in_the_wire_service_group():
+    documents = pd.DataFrame({"outlet": ["Reuters", "Associated Press", "AFP"], "outlet_group": ["", "", ""]})
+    assert list(apply_grouping(documents)) == ["wire_service"] * 3
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def seed_folder(tmp_path, files=("002_92e7106e2f56e857.txt", "003_8692c6e319ce5671.txt")):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    manifest = pd.read_csv(SEEDS / "manifest.csv", dtype=str, keep_default_na=False)
+    manifest = manifest[manifest.file.isin(files)]
+    for name in files:
+        shutil.copy(SEEDS / name, folder / name)
+    manifest.to_csv(folder / "manifest.csv", index=False)
+    return folder
+
+
+def test_an_empty_file_is_excluded_and_named(tmp_path):
+    folder = seed_folder(tmp_path)
+    (folder / "003_8692c6e319ce5671.txt").write_text("  \n\n")
+    with pytest.warns(UserWarning, match="003_8692c6e319ce5671.txt is empty"):
+        corpus = load_corpus(folder)
+    assert list(corpus.documents.doc_id) == ["002"]
+    assert corpus.exclusions.loc[0, "action"] == "dropped"
+
+
+def test_a_cp1252_file_is_decoded_with_a_reported_fallback(tmp_path):
+    folder = seed_folder(tmp_path)
+    path = folder / "003_8692c6e319ce5671.txt"
+    path.write_bytes(path.read_text(encoding="utf-8").encode("cp1252"))
+    with pytest.warns(UserWarning, match="decoded as cp1252"):
+        corpus = load_corpus(folder)
+    assert "Nicolás Maduro" in corpus.documents.set_index("doc_id").loc["003", "clean_text"]
+    assert corpus.exclusions.action.tolist() == ["decoded_with_fallback"]
+
+
+def test_undecodable_bytes_are_replaced_and_reported(tmp_path):
+    folder = seed_folder(tmp_path)
+    path = folder / "003_8692c6e319ce5671.txt"
+    path.write_bytes(path.read_bytes() + b"\n\nBad byte \x81\x8d here.\n")
+    with pytest.warns(UserWarning, match="undecodable bytes"):
+        corpus = load_corpus(folder)
+    assert "replacement character" in corpus.exclusions.reason[0]
+
+
+def test_a_manifest_row_whose_file_is_missing_is_excluded_and_named(tmp_path):
+    folder = seed_folder(tmp_path)
+    (folder / "003_8692c6e319ce5671.txt").unlink()
+    with pytest.warns(UserWarning, match=r"'003_8692c6e319ce5671.txt' named on manifest.csv line \d does not exist"):
+        corpus = load_corpus(folder)
+    assert list(corpus.documents.doc_id) == ["002"]
+
+
+def test_a_file_without_a_manifest_row_is_excluded_and_named(tmp_path):
+    folder = seed_folder(tmp_path)
+    shutil.copy(SEEDS / "004_dc08a94d67cfac3a.txt", folder / "extra.txt")
+    with pytest.warns(UserWarning, match="extra.txt has no row in manifest.csv"):
+        corpus = load_corpus(folder)
+    assert "extra.txt" in set(corpus.exclusions.source_file)
+
+
+def test_a_duplicate_doc_id_is_excluded_and_names_both_lines(tmp_path):
+    folder = seed_folder(tmp_path)
+    manifest = pd.read_csv(folder / "manifest.csv", dtype=str, keep_default_na=False)
+    manifest.loc[1, "doc_id"] = manifest.loc[0, "doc_id"]
+    manifest.to_csv(folder / "manifest.csv", index=False)
+    with pytest.warns(UserWarning, match="duplicate doc_id '002'.*first on line 2"):
+        corpus = load_corpus(folder)
+    assert len(corpus.documents) == 1
+
+
+@pytest.mark.parametrize("column", ["doc_id", "file", "outlet"])
+def test_a_missing_required_manifest_column_is_an_error_naming_it(tmp_path, column):
+    folder = seed_folder(tmp_path)
+    manifest = pd.read_csv(folder / "manifest.csv", dtype=str, keep_default_na=False)
+    manifest.drop(columns=[column]).to_csv(folder / "manifest.csv", index=False)
+    with pytest.raises(CorpusError, match=rf"missing required column\(s\) \['{column}'\]"):
+        load_corpus(folder)
+
+
+def test_a_folder_without_manifest_says_what_to_add(tmp_path):
+    (tmp_path / "a.txt").write_text("Some text.")
+    with pytest.raises(CorpusError, match="no manifest.csv; add one with columns doc_id, file, outlet"):
+        load_corpus(tmp_path)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_the_corpus_command_writes_the_contract_tables(tmp_path):
+    out = tmp_path / "out"
+    subprocess.run([sys.executable, "-m", "analysis", "corpus", str(SEEDS), "--out", str(out)],
+                   check=True, cwd=PROJECT, capture_output=True)
+    for name in ("documents", "sentences", "spans", "cleaning_report", "exclusions"):
+        assert (out / f"{name}.csv").is_file()
+    documents = pd.read_csv(out / "documents.csv", dtype=str, keep_default_na=False)
+    assert documents.columns[:17].tolist() == [
+        "doc_id", "outlet", "outlet_group", "original_outlet", "author", "headline", "published", "page_date",
+        "date_basis", "url", "source_file", "notes", "n_words", "n_sentences", "duplicate_of",
+        "duplicate_similarity", "content_sha256"]
+    assert len(documents) == 5
+
+
+def test_the_corpus_command_reports_a_bad_path_without_a_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "analysis", "corpus", str(tmp_path / "nope"), "--out",
+                             str(tmp_path)], cwd=PROJECT, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "does not exist" in result.stderr and "Traceback" not in result.stderr
