@@ -38,14 +38,28 @@ def cmd_corpus(args) -> int:
     return 0
 
 
+def cmd_measure(args) -> int:
+    from analysis.pipeline import load_corpus, measure
+
+    corpus = load_corpus(args.path, **_corpus_kwargs(args))
+    lexicons = args.lexicons.split(",") if args.lexicons else None
+    measure(corpus, out=args.out, lexicons=lexicons, grouping=args.grouping, group_a=args.group_a,
+            group_b=args.group_b, dedup=args.dedup, mask=args.mask, actors=args.actors, alpha_0=args.alpha_0,
+            seed=args.seed, engine=args.engine, workers=args.workers, n_boot=args.n_boot, n_perm=args.n_perm,
+            doc_intervals=args.doc_intervals, fmt=args.format)
+    print(f"tables written to {args.out}")
+    return 0
+
+
 def cmd_figures(args) -> int:
-    """Regenerate everything derived from the seeds (for now: the committed seed corpus tables)."""
-    from analysis.pipeline import load_corpus
+    """Regenerate everything derived from the seeds: the committed seed result tables."""
+    from analysis.pipeline import load_corpus, measure
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the seeds must load without a single exclusion
         corpus = load_corpus(SEEDS_DIR)
-    for path in corpus.write(SEED_RESULTS_DIR):
+    measure(corpus, out=SEED_RESULTS_DIR)
+    for path in sorted(SEED_RESULTS_DIR.iterdir()):
         print(path.relative_to(PROJECT_DIR))
     return 0
 
@@ -56,6 +70,22 @@ def build_parser() -> argparse.ArgumentParser:
     corpus = sub.add_parser("corpus", help="clean a corpus and write documents, sentences, spans, reports")
     _add_corpus_arguments(corpus)
     corpus.set_defaults(func=cmd_corpus)
+    measure = sub.add_parser("measure", help="measure a corpus and write every result table")
+    _add_corpus_arguments(measure)
+    measure.add_argument("--lexicons", help="comma-separated lexicon CSVs (default: the packaged lexicons)")
+    measure.add_argument("--group-a", help="group contrasted with --group-b (besides each group against the rest)")
+    measure.add_argument("--group-b", help="second group of the pair (default: rest)")
+    measure.add_argument("--dedup", choices=("drop_copies", "keep"), default="drop_copies")
+    measure.add_argument("--mask", help="CSV with a `word` column: topic words VADER should treat as neutral")
+    measure.add_argument("--actors", help="actors CSV (default: the packaged actors)")
+    measure.add_argument("--alpha-0", type=float, help="prior strength of the log-odds (default: corpus word total)")
+    measure.add_argument("--seed", type=int, default=0)
+    measure.add_argument("--engine", default="pandas")
+    measure.add_argument("--workers", type=int, default=1)
+    measure.add_argument("--n-boot", type=int, default=2000)
+    measure.add_argument("--n-perm", type=int, default=10000)
+    measure.add_argument("--doc-intervals", action="store_true", help="bootstrap intervals per document too")
+    measure.set_defaults(func=cmd_measure)
     figures = sub.add_parser("figures", help="regenerate the seed results and figures")
     figures.set_defaults(func=cmd_figures)
     return parser
@@ -65,6 +95,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except CorpusError as exc:
+    except (CorpusError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,753 @@
+"""Compare: rates and sentiment per document, outlet and group with bootstrap intervals, group
+differences with permutation tests, and distinctive terms by weighted log-odds.
+
+Every function takes tidy DataFrames and returns one. Methods, formulas, references and the
+decisions behind them are in `docs/statistics.md`.
+
+Inputs (produced upstream by the measures step):
+- counts: doc_id, sentence_id, lexicon, category, term, voice, section, count (lexicon matches)
+- word_totals: doc_id, sentence_id, section, voice, n_words (every word counted once)
+- doc_units: doc_id, outlet, a grouping column such as outlet_group, exclude_body (optional bool:
+  the document's body is a syndicated copy)
+- sentence_scores: doc_id, sentence_id, section, voice, compound (VADER; pos, neu, neg unused here)
+- term_counts: doc_id, term, voice, section, count (word unigram counts)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse, stats
+
+VOICES = ("own", "quoted", "reported")
+SECTIONS = ("headline", "deck", "body", "caption", "added")
+ALL = "all"
+UNIT_TYPES = ("document", "outlet", "group")
+DEDUP = ("drop_copies", "keep")
+REST = "rest"
+# VADER's conventional cut-offs (Hutto & Gilbert 2014).
+NEGATIVE_AT, POSITIVE_AT = -0.05, 0.05
+
+ESTIMATE_COLUMNS = [
+    "unit_type", "unit", "measure", "lexicon", "category", "voice", "section", "value", "ci_low", "ci_high",
+    "ci_method", "ci_unit", "count", "n_words", "n_docs", "warning",
+]
+DIFFERENCE_COLUMNS = [
+    "group_a", "group_b", "measure", "lexicon", "category", "voice", "section", "difference", "ci_low",
+    "ci_high", "ci_method", "ci_unit", "p_value", "min_p", "n_docs_a", "n_docs_b",
+]
+DISTINCTIVE_COLUMNS = [
+    "group_a", "group_b", "voice", "section", "term", "count_a", "count_b", "log_odds", "z", "p_value",
+    "q_value", "alpha_0", "prior",
+]
+
+# Cells are (voice, section) pairs including the "all" margins: 4 voices x 6 sections.
+_CELL_VOICES = VOICES + (ALL,)
+_CELL_SECTIONS = SECTIONS + (ALL,)
+_N_SECTIONS = len(_CELL_SECTIONS)
+_N_CELLS = len(_CELL_VOICES) * _N_SECTIONS
+# Upper bound on the entries of one block of resample weights or permutation labels, to bound memory.
+_BLOCK_ENTRIES = 4_000_000
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation and shared helpers
+
+
+def _require(df: pd.DataFrame, name: str, columns) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{name} lacks column(s) {missing}; it needs {list(columns)}")
+
+
+def _check_choice(value, name: str, allowed) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not allowed; use one of {list(allowed)}")
+
+
+def _codes(series: pd.Series, name: str, allowed) -> np.ndarray:
+    """Integer codes of a voice or section column, with an error naming unknown values."""
+    codes = pd.Index(list(allowed)).get_indexer(series)
+    if (codes < 0).any():
+        bad = sorted(map(str, pd.unique(series[codes < 0])))[:10]
+        raise ValueError(f"{name} has unknown value(s) {bad}; expected one of {list(allowed)}")
+    return codes.astype(np.int64)
+
+
+def _check_params(n_boot: int, seed: int, confidence: float) -> None:
+    if int(n_boot) != n_boot or n_boot < 0:
+        raise ValueError(f"n_boot={n_boot!r} must be a non-negative integer")
+    if int(seed) != seed or seed < 0:
+        raise ValueError(f"seed={seed!r} must be a non-negative integer")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence={confidence!r} must be between 0 and 1")
+
+
+def _rng(seed: int, *key) -> np.random.Generator:
+    """A generator keyed by (seed, key): sha256 of the key, never Python's salted hash(), so the
+    draws for a unit do not depend on which other units are computed or in what order."""
+    digest = hashlib.sha256("\x1f".join(map(str, key)).encode("utf-8")).digest()
+    words = np.frombuffer(digest[:16], dtype="<u4").tolist()
+    return np.random.default_rng(np.random.SeedSequence([int(seed), *words]))
+
+
+def _doc_table(doc_units: pd.DataFrame) -> pd.DataFrame:
+    _require(doc_units, "doc_units", ["doc_id"])
+    if doc_units["doc_id"].duplicated().any():
+        dup = doc_units.loc[doc_units["doc_id"].duplicated(), "doc_id"].head(5).tolist()
+        raise ValueError(f"doc_units must have one row per doc_id; repeated: {dup}")
+    return doc_units
+
+
+def _check_known_docs(df: pd.DataFrame, name: str, doc_units: pd.DataFrame) -> None:
+    unknown = ~df["doc_id"].isin(doc_units["doc_id"])
+    if unknown.any():
+        some = pd.unique(df.loc[unknown, "doc_id"])[:5].tolist()
+        raise ValueError(f"{name} has doc_id(s) missing from doc_units, e.g. {some}")
+
+
+def _drop_copy_bodies(df: pd.DataFrame, doc_units: pd.DataFrame) -> pd.DataFrame:
+    """The drop_copies rule: leave out the body rows of documents marked exclude_body; their other
+    sections (a repost's headline, added lines) stay."""
+    if "exclude_body" not in doc_units.columns:
+        return df
+    copies = doc_units.loc[doc_units["exclude_body"].fillna(False).astype(bool), "doc_id"]
+    return df.loc[~(df["doc_id"].isin(copies) & (df["section"] == "body"))]
+
+
+def _doc_unit_map(doc_units: pd.DataFrame, unit_col: str) -> pd.Series:
+    """doc_id -> unit label, documents without a unit left out."""
+    _require(doc_units, "doc_units", ["doc_id", unit_col])
+    units = doc_units.set_index("doc_id")[unit_col]
+    return units[units.notna()]
+
+
+def _percentiles(confidence: float) -> tuple[float, float]:
+    tail = (1 - confidence) / 2
+    return tail, 1 - tail
+
+
+def _nanquantiles(draws: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval per row; draws with a zero denominator (NaN) are left out."""
+    if draws.shape[0] == 0:
+        return np.empty(0), np.empty(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lo, hi = np.nanquantile(draws, _percentiles(confidence), axis=1)
+    return lo, hi
+
+
+# ---------------------------------------------------------------------------------------------
+# Ratio measures: a numerator and a denominator per sentence, voice and section
+
+
+@dataclass(frozen=True)
+class _Ratio:
+    """A ratio measure before aggregation. num rows: doc_id, sentence_id, q (measure index), v, s
+    (voice and section codes), value; den rows: doc_id, sentence_id, v, s, value. labels has one
+    row per q: measure, lexicon, category."""
+
+    num: pd.DataFrame
+    den: pd.DataFrame
+    labels: pd.DataFrame
+    scale: float
+    count_is_den: bool
+
+
+def _rate_ratio(counts, word_totals, doc_units, *, drop_copies: bool, categories=None) -> _Ratio:
+    """Rates per 1,000 words: numerator lexicon matches, denominator the words of the same voice
+    and section. Each lexicon also gets category "all", its total."""
+    _require(counts, "counts", ["doc_id", "sentence_id", "lexicon", "category", "voice", "section", "count"])
+    _require(word_totals, "word_totals", ["doc_id", "sentence_id", "section", "voice", "n_words"])
+    if (counts["category"] == ALL).any():
+        raise ValueError(f'counts uses the reserved category name "{ALL}" (it labels a lexicon total)')
+    if drop_copies:
+        counts = _drop_copy_bodies(counts, doc_units)
+        word_totals = _drop_copy_bodies(word_totals, doc_units)
+    pairs = counts[["lexicon", "category"]].drop_duplicates()
+    if categories is not None:
+        extra = pd.DataFrame(list(categories), columns=["lexicon", "category"])
+        pairs = pd.concat([pairs, extra]).drop_duplicates()
+    totals = pd.DataFrame({"lexicon": pd.unique(pairs["lexicon"]), "category": ALL})
+    labels = pd.concat([totals, pairs], ignore_index=True)
+    # Each lexicon's total first, then its categories.
+    labels = labels.iloc[np.lexsort((labels["category"].astype(str), labels["category"] != ALL,
+                                     labels["lexicon"].astype(str)))].reset_index(drop=True)
+    labels.insert(0, "measure", "rate_per_1k")
+    q = pd.Series(np.arange(len(labels)), index=pd.MultiIndex.from_frame(labels[["lexicon", "category"]]))
+    keys = ["doc_id", "sentence_id"]
+    v = _codes(counts["voice"], "counts.voice", VOICES)
+    s = _codes(counts["section"], "counts.section", SECTIONS)
+    value = counts["count"].to_numpy(float)
+    q_cat = q.reindex(pd.MultiIndex.from_frame(counts[["lexicon", "category"]])).to_numpy()
+    q_all = q.reindex(pd.MultiIndex.from_arrays([counts["lexicon"], np.full(len(counts), ALL)])).to_numpy()
+    num = pd.concat([counts[keys].assign(q=q_cat, v=v, s=s, value=value),
+                     counts[keys].assign(q=q_all, v=v, s=s, value=value)], ignore_index=True)
+    den = word_totals[keys].assign(
+        v=_codes(word_totals["voice"], "word_totals.voice", VOICES),
+        s=_codes(word_totals["section"], "word_totals.section", SECTIONS),
+        value=word_totals["n_words"].to_numpy(float),
+    )
+    return _Ratio(num, den, labels, 1000.0, count_is_den=False)
+
+
+def _sentiment_ratio(sentence_scores, doc_units, *, drop_copies: bool, score_col: str) -> _Ratio:
+    """Sentence sentiment as ratios over sentences: mean compound, share negative, share positive."""
+    _require(sentence_scores, "sentence_scores", ["doc_id", "sentence_id", "section", "voice", score_col])
+    scores = sentence_scores.loc[sentence_scores[score_col].notna()]
+    if drop_copies:
+        scores = _drop_copy_bodies(scores, doc_units)
+    compound = scores[score_col].to_numpy(float)
+    keys = scores[["doc_id", "sentence_id"]].assign(
+        v=_codes(scores["voice"], "sentence_scores.voice", VOICES),
+        s=_codes(scores["section"], "sentence_scores.section", SECTIONS),
+    )
+    parts = [compound, (compound <= NEGATIVE_AT).astype(float), (compound >= POSITIVE_AT).astype(float)]
+    num = pd.concat([keys.assign(q=i, value=part) for i, part in enumerate(parts)], ignore_index=True)
+    labels = pd.DataFrame({"measure": ["mean_compound", "share_negative", "share_positive"],
+                           "lexicon": "vader", "category": ALL})
+    return _Ratio(num, keys.assign(value=1.0), labels, 1.0, count_is_den=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Clusters: the resampling units (documents, or sentences of a single-document unit)
+
+
+@dataclass(frozen=True)
+class _Clusters:
+    """Sparse sums per cluster. Rows of num/den are clusters sorted by unit; columns of num are
+    q * 24 + cell, columns of den are cells (cell = voice * 6 + section, margins included)."""
+
+    units: list
+    bounds: np.ndarray  # cluster rows of unit i: bounds[i]:bounds[i + 1]
+    by_sentence: np.ndarray  # per unit: resampling sentences (one document) rather than documents
+    docs_in_cell: np.ndarray  # units x cells: documents with words (sentences) in the cell
+    num: sparse.csr_array
+    den: sparse.csr_array
+    n_q: int
+
+
+def _clusters(ratio: _Ratio, doc_unit: pd.Series, *, order=None, sentences_when_single=True) -> _Clusters:
+    docs = doc_unit.rename("unit").rename_axis("doc_id").reset_index()
+    units = list(order) if order is not None else sorted(pd.unique(docs["unit"]).tolist(), key=str)
+    docs["u"] = pd.Categorical(docs["unit"], categories=units).codes
+    docs = docs.loc[docs["u"] >= 0].sort_values(["u", "doc_id"], ignore_index=True)
+    n_docs = np.bincount(docs["u"], minlength=len(units))
+    single = n_docs[docs["u"]] == 1 if sentences_when_single else np.zeros(len(docs), bool)
+    docs["single"] = single
+
+    def keyed(df: pd.DataFrame) -> pd.DataFrame:
+        df = df.merge(docs[["doc_id", "u", "single"]], on="doc_id", how="inner", sort=False)
+        return df.assign(key=np.where(df["single"], df["sentence_id"], -1))
+
+    num, den = keyed(ratio.num), keyed(ratio.den)
+    multi = docs.loc[~docs["single"], ["doc_id", "u"]].assign(key=-1)
+    sent = pd.concat([num.loc[num["single"], ["doc_id", "u", "key"]], den.loc[den["single"], ["doc_id", "u", "key"]]])
+    clusters = (pd.concat([multi, sent]).drop_duplicates(["doc_id", "key"])
+                .sort_values(["u", "doc_id", "key"], ignore_index=True))
+    clusters["row"] = np.arange(len(clusters))
+    bounds = np.searchsorted(clusters["u"].to_numpy(), np.arange(len(units) + 1))
+    n_rows, n_q = len(clusters), len(ratio.labels)
+    num_rows = num.merge(clusters[["doc_id", "key", "row"]], on=["doc_id", "key"])
+    den_rows = den.merge(clusters[["doc_id", "key", "row"]], on=["doc_id", "key"])
+    num_mat = _cell_matrix(num_rows, n_rows, n_q)
+    den_mat = _cell_matrix(den_rows, n_rows, 1)
+    # Documents with words (sentences) in each cell, per unit.
+    doc_codes, doc_ids = pd.factorize(den_rows["doc_id"])
+    has = (_cell_matrix(den_rows.assign(row=doc_codes), len(doc_ids), 1) > 0).tocoo()
+    doc_u = np.zeros(len(doc_ids), np.int64)
+    doc_u[doc_codes] = den_rows["u"].to_numpy()
+    docs_in_cell = np.zeros((len(units), _N_CELLS), np.int64)
+    np.add.at(docs_in_cell, (doc_u[has.row], has.col), 1)
+    by_sentence = (n_docs == 1) & sentences_when_single
+    return _Clusters(units, bounds, by_sentence, docs_in_cell, num_mat, den_mat, n_q)
+
+
+def _cell_matrix(rows: pd.DataFrame, n_rows: int, n_q: int) -> sparse.csr_array:
+    """Sum values into columns q * 24 + cell for the cell and its voice, section and joint margins."""
+    q = rows["q"].to_numpy() if "q" in rows else np.zeros(len(rows), np.int64)
+    v, s = rows["v"].to_numpy(), rows["s"].to_numpy()
+    all_v, all_s = len(VOICES), len(SECTIONS)
+    cols = np.concatenate([q * _N_CELLS + vv * _N_SECTIONS + ss
+                           for vv, ss in ((v, s), (all_v, s), (v, all_s), (all_v, all_s))])
+    data = np.tile(rows["value"].to_numpy(float), 4)
+    r = np.tile(rows["row"].to_numpy(), 4)
+    mat = sparse.coo_array((data, (r, cols)), shape=(n_rows, n_q * _N_CELLS)).tocsr()
+    mat.sum_duplicates()
+    return mat
+
+
+def _resample_weights(rng: np.random.Generator, m: int, b: int) -> np.ndarray:
+    """b rows of bootstrap weights over m clusters: how often each cluster is drawn (sums to m)."""
+    idx = rng.integers(0, m, size=(b, m)) + (np.arange(b) * m)[:, None]
+    return np.bincount(idx.ravel(), minlength=b * m).reshape(b, m).astype(float)
+
+
+def _ratio_draws(num_u, den_u, cols: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap ratios sum(w * num) / sum(w * den) for the columns cols (len(cols) x n_boot). One
+    weight matrix per unit, applied to every column by a matrix product."""
+    m = num_u.shape[0]
+    out = np.full((len(cols), n_boot), np.nan)
+    if m == 0 or n_boot == 0 or len(cols) == 0:
+        return out
+    sub_t = num_u[:, cols].T.tocsr()
+    den_t = den_u.T.tocsr()
+    cell = cols % _N_CELLS
+    # The block size depends on m only, so a unit's draws never depend on anything else.
+    block = max(1, min(n_boot, _BLOCK_ENTRIES // m))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for start in range(0, n_boot, block):
+            w_t = _resample_weights(rng, m, min(block, n_boot - start)).T
+            out[:, start:start + w_t.shape[1]] = (sub_t @ w_t) / (den_t @ w_t)[cell]
+    return out
+
+
+def _unit_sums(cl: _Clusters, i: int):
+    lo, hi = cl.bounds[i], cl.bounds[i + 1]
+    num_u, den_u = cl.num[lo:hi], cl.den[lo:hi]
+    num_sum = np.asarray(num_u.sum(axis=0)).ravel()
+    den_sum = np.asarray(den_u.sum(axis=0)).ravel()
+    present = np.zeros(num_u.shape[1], bool)
+    present[num_u.indices] = True
+    return num_u, den_u, num_sum, den_sum, present
+
+
+def _interval(num_u, den_u, cols, present, den_sum, n_boot, rng, confidence):
+    """Percentile interval per column; columns without any numerator entry are exactly 0 in every
+    draw with words, so they skip the matrix product."""
+    lo = np.where(den_sum[cols % _N_CELLS] > 0, 0.0, np.nan)
+    hi = lo.copy()
+    if n_boot == 0:
+        return np.full(len(cols), np.nan), np.full(len(cols), np.nan)
+    boot = present[cols] & (den_sum[cols % _N_CELLS] > 0)
+    lo[boot], hi[boot] = _nanquantiles(_ratio_draws(num_u, den_u, cols[boot], n_boot, rng), confidence)
+    return lo, hi
+
+
+def _ci_method(n_boot: int) -> str:
+    return f"percentile bootstrap, {n_boot} draws" if n_boot else "none"
+
+
+def _label_cells(out: pd.DataFrame, labels: pd.DataFrame, cols: np.ndarray) -> pd.DataFrame:
+    q, cell = cols // _N_CELLS, cols % _N_CELLS
+    out["measure"] = labels["measure"].to_numpy()[q]
+    out["lexicon"] = labels["lexicon"].to_numpy()[q]
+    out["category"] = labels["category"].to_numpy()[q]
+    out["voice"] = np.array(_CELL_VOICES, dtype=object)[cell // _N_SECTIONS]
+    out["section"] = np.array(_CELL_SECTIONS, dtype=object)[cell % _N_SECTIONS]
+    return out
+
+
+def _warnings(n_words: np.ndarray, n_docs: np.ndarray, ci_unit: np.ndarray, what: str) -> np.ndarray:
+    """The estimates' warning column: empty, or why the value or its interval needs care."""
+    few = np.where(
+        ci_unit == "sentence",
+        "fewer than 5 documents (1): the interval resamples the sentences of one article, so it shows "
+        "within-article variation only",
+        np.char.add(np.char.add("fewer than 5 documents (", n_docs.astype(str)),
+                    "): the interval resamples so few articles that it shows little of the variation "
+                    "between articles"),
+    )
+    out = np.where(n_docs < 5, few, "")
+    return np.where(n_words > 0, out, f"no {what} in this voice and section: value undefined").astype(object)
+
+
+def _estimates(ratio: _Ratio, doc_unit: pd.Series, *, unit_type, n_boot, seed, confidence) -> pd.DataFrame:
+    cl = _clusters(ratio, doc_unit)
+    parts = []
+    for i, unit in enumerate(cl.units):
+        num_u, den_u, num_sum, den_sum, present = _unit_sums(cl, i)
+        observed = (den_sum > 0) | present.reshape(cl.n_q, _N_CELLS).any(axis=0)
+        cells = np.flatnonzero(observed)
+        cols = (np.arange(cl.n_q)[:, None] * _N_CELLS + cells[None, :]).ravel()
+        den = den_sum[cols % _N_CELLS]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = np.where(den > 0, num_sum[cols] / den, np.nan)
+        lo, hi = _interval(num_u, den_u, cols, present, den_sum, n_boot, _rng(seed, "bootstrap", unit), confidence)
+        parts.append(pd.DataFrame({
+            "unit": np.full(len(cols), i), "col": cols, "value": value * ratio.scale,
+            "ci_low": lo * ratio.scale, "ci_high": hi * ratio.scale,
+            "count": den if ratio.count_is_den else num_sum[cols], "n_words": den,
+            "n_docs": cl.docs_in_cell[i, cols % _N_CELLS],
+            "ci_unit": "sentence" if cl.by_sentence[i] else "document",
+        }))
+    if not parts:
+        return pd.DataFrame(columns=ESTIMATE_COLUMNS)
+    out = pd.concat(parts, ignore_index=True)
+    out = _label_cells(out, ratio.labels, out["col"].to_numpy())
+    out["unit"] = np.array(cl.units, dtype=object)[out["unit"].to_numpy()]
+    out["unit_type"] = unit_type
+    out["ci_method"] = _ci_method(n_boot)
+    what = "sentences" if ratio.count_is_den else "words"
+    out["warning"] = _warnings(out["n_words"].to_numpy(), out["n_docs"].to_numpy(), out["ci_unit"].to_numpy(), what)
+    if ratio.count_is_den:
+        out["n_words"] = np.nan
+    out["count"] = out["count"].round().astype(np.int64)
+    return out[ESTIMATE_COLUMNS]
+
+
+def _unit_map_for(doc_units, *, unit_type, unit_col, dedup) -> tuple[pd.Series, bool]:
+    _check_choice(unit_type, "unit_type", UNIT_TYPES)
+    _check_choice(dedup, "dedup", DEDUP)
+    if unit_type == "document" and unit_col != "doc_id":
+        raise ValueError(f"unit_type='document' needs unit_col='doc_id', not {unit_col!r}")
+    _doc_table(doc_units)
+    doc_unit = (doc_units.set_index("doc_id", drop=False)["doc_id"] if unit_col == "doc_id"
+                else _doc_unit_map(doc_units, unit_col))
+    # Document-level estimates describe the document as published, copy or not.
+    return doc_unit, dedup == "drop_copies" and unit_type != "document"
+
+
+def estimate_rates(counts: pd.DataFrame, word_totals: pd.DataFrame, doc_units: pd.DataFrame, *, unit_type: str,
+                   unit_col: str, n_boot: int = 2000, seed: int = 0, confidence: float = 0.95,
+                   dedup: str = "drop_copies", categories=None) -> pd.DataFrame:
+    """Loaded-term rates per 1,000 words with cluster-bootstrap intervals, as `estimates` rows.
+
+    rate = 1000 * sum(count) / sum(n_words) over the unit's documents, for each lexicon x category
+    (plus category "all", the lexicon total) x voice (and "all") x section (and "all"); the words
+    are those of the same unit, voice and section. The interval resamples whole documents when the
+    unit has two or more (ratio estimator on each resample), the sentences of its one document
+    otherwise; draws are keyed by (seed, unit). Rows: every (voice, section) cell in which the
+    unit has words or matches. `categories`: extra (lexicon, category) pairs to report even where
+    nothing matched.
+    """
+    _check_params(n_boot, seed, confidence)
+    doc_unit, drop = _unit_map_for(doc_units, unit_type=unit_type, unit_col=unit_col, dedup=dedup)
+    _check_known_docs(counts, "counts", doc_units)
+    _check_known_docs(word_totals, "word_totals", doc_units)
+    ratio = _rate_ratio(counts, word_totals, doc_units, drop_copies=drop, categories=categories)
+    return _estimates(ratio, doc_unit, unit_type=unit_type, n_boot=n_boot, seed=seed, confidence=confidence)
+
+
+def estimate_sentiment(sentence_scores: pd.DataFrame, doc_units: pd.DataFrame, *, unit_type: str, unit_col: str,
+                       n_boot: int = 2000, seed: int = 0, confidence: float = 0.95, dedup: str = "drop_copies",
+                       score_col: str = "compound") -> pd.DataFrame:
+    """Sentence sentiment per unit as `estimates` rows: mean_compound (mean over sentences),
+    share_negative (compound <= -0.05) and share_positive (compound >= 0.05), by voice and section
+    (each and "all"). Same bootstrap as `estimate_rates`; count = sentences, n_words is NaN.
+    `score_col="compound_masked"` scores the text with topic words neutralised.
+    """
+    _check_params(n_boot, seed, confidence)
+    doc_unit, drop = _unit_map_for(doc_units, unit_type=unit_type, unit_col=unit_col, dedup=dedup)
+    _check_known_docs(sentence_scores, "sentence_scores", doc_units)
+    ratio = _sentiment_ratio(sentence_scores, doc_units, drop_copies=drop, score_col=score_col)
+    return _estimates(ratio, doc_unit, unit_type=unit_type, n_boot=n_boot, seed=seed, confidence=confidence)
+
+
+# ---------------------------------------------------------------------------------------------
+# Permutation tests
+
+
+def _random_subsets(rng: np.random.Generator, n: int, k: int, size: int) -> np.ndarray:
+    """size rows of k distinct indices from range(n), each row a uniformly random k-subset.
+
+    Few picks (k <= n / 4): draw with replacement and redraw repeats until none are left; the
+    procedure treats every index alike, so every k-subset is equally likely. Otherwise: the k
+    smallest of n uniform keys.
+    """
+    if 4 * k > n:
+        return np.argpartition(rng.random((size, n)), k - 1, axis=1)[:, :k]
+    idx = np.sort(rng.integers(0, n, size=(size, k)), axis=1)
+    while True:
+        repeat = np.zeros(idx.shape, bool)
+        repeat[:, 1:] = idx[:, 1:] == idx[:, :-1]
+        if not repeat.any():
+            return idx
+        idx[repeat] = rng.integers(0, n, size=int(repeat.sum()))
+        idx.sort(axis=1)
+
+
+def _permutation_core(x, n_a: int, n_perm: int, rng: np.random.Generator):
+    """Two-sided permutation test of mean(a) - mean(b) for every column of x (the first n_a rows
+    are group a): returns (p per column, min_p, method). Exact when C(n, n_a) <= n_perm."""
+    n, k = x.shape
+    n_b = n - n_a
+    if n_a == 0 or n_b == 0:
+        return np.full(k, np.nan), np.nan, "none: a group has no documents"
+    total = np.asarray(x.sum(axis=0)).ravel()
+    s_obs = np.asarray(x[:n_a].sum(axis=0)).ravel()
+    d_obs = np.abs(s_obs / n_a - (total - s_obs) / n_b)
+    scale = np.asarray(abs(x).max(axis=0).toarray() if sparse.issparse(x) else np.abs(x).max(axis=0)).ravel()
+    # Ties in exact arithmetic can differ in the last bits after summing in another order.
+    tol = 1e-9 * np.maximum(scale, np.finfo(float).tiny)
+    small_is_a = n_a <= n_b
+    n_small = min(n_a, n_b)
+    n_labelings = math.comb(n, n_a)
+    exact = n_labelings <= n_perm
+    n_draws = n_labelings if exact else n_perm
+    if exact:
+        combos = itertools.combinations(range(n), n_small)
+        subsets = np.fromiter(itertools.chain.from_iterable(combos), np.int64, n_labelings * n_small)
+        subsets = subsets.reshape(n_labelings, n_small)
+    extreme = np.zeros(k, np.int64)
+    block = max(1, min(n_draws, _BLOCK_ENTRIES // max(n_small, n)))
+    for start in range(0, n_draws, block):
+        size = min(block, n_draws - start)
+        chosen = subsets[start:start + size] if exact else _random_subsets(rng, n, n_small, size)
+        labels = sparse.csr_array((np.ones(chosen.size), chosen.ravel(), np.arange(0, chosen.size + 1, n_small)),
+                                  shape=(size, n))
+        s = labels @ x
+        s = s.toarray() if sparse.issparse(s) else np.asarray(s)
+        s_a = s if small_is_a else total - s
+        d = np.abs(s_a / n_a - (total - s_a) / n_b)
+        extreme += (d >= d_obs - tol).sum(axis=0)
+    if exact:
+        # The observed labeling is one of those counted. At best it alone is most extreme, or with
+        # equal group sizes it and its mirror image (groups swapped, same |difference|).
+        min_p = (2 if n_a == n_b else 1) / n_labelings
+        return extreme / n_labelings, min_p, f"exact permutation, {n_labelings} labelings"
+    return (1 + extreme) / (1 + n_perm), 1 / (1 + n_perm), f"Monte Carlo permutation, {n_perm} draws"
+
+
+def permutation_test(values_a, values_b, *, n_perm: int = 10000, seed: int = 0) -> tuple[float, float, str]:
+    """Two-sided permutation test of the difference in means of per-document values.
+
+    Exact when all C(n_a + n_b, n_a) relabelings number at most n_perm: p is the share of them
+    (the observed one included) whose |mean_a - mean_b| is at least the observed one; min_p is
+    1 / C, or 2 / C when n_a == n_b (a labeling and its mirror give the same |difference|).
+    Otherwise n_perm random relabelings: p = (1 + #as extreme) / (1 + n_perm), min_p =
+    1 / (1 + n_perm) (Phipson & Smyth 2010). NaN values are dropped. Returns (p, min_p, method).
+    """
+    a = np.asarray(values_a, float)
+    b = np.asarray(values_b, float)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError(f"permutation_test needs values in both groups; got {len(a)} and {len(b)}")
+    if int(n_perm) != n_perm or n_perm < 1:
+        raise ValueError(f"n_perm={n_perm!r} must be a positive integer")
+    p, min_p, method = _permutation_core(np.concatenate([a, b])[:, None], len(a), n_perm, _rng(seed, "permutation"))
+    return float(p[0]), float(min_p), method
+
+
+# ---------------------------------------------------------------------------------------------
+# Group differences
+
+
+def _groups(doc_units: pd.DataFrame, group_col: str, group_a, group_b) -> pd.Series:
+    """doc_id -> "a" / "b" for the two sides of a contrast; group_b "rest" = every other document
+    with a group."""
+    groups = _doc_unit_map(_doc_table(doc_units), group_col)
+    missing = doc_units.loc[doc_units[group_col].isna(), "doc_id"]
+    if len(missing):
+        warnings.warn(f"{len(missing)} document(s) have no {group_col} and are left out of its contrasts, e.g. "
+                      f"{missing.head(10).tolist()}", stacklevel=3)
+    known = sorted(pd.unique(groups).tolist(), key=str)
+    for name, value in (("group_a", group_a), ("group_b", group_b)):
+        if value not in known and not (name == "group_b" and value == REST):
+            raise ValueError(f"{name}={value!r} is not a value of {group_col}; known: {known}")
+    if group_a == group_b:
+        raise ValueError(f"group_a and group_b are both {group_a!r}")
+    side = pd.Series(np.where(groups == group_a, "a", np.where(groups == group_b, "b", "")), index=groups.index)
+    if group_b == REST:
+        side[side == ""] = "b"
+    return side[side != ""]
+
+
+def _difference_rows(ratio: _Ratio, side: pd.Series, *, keys, n_boot, seed, confidence):
+    """Differences a - b with their bootstrap intervals, and the per-document values each cell's
+    permutation test needs: (rows, [(cell, doc rows, values, row positions)], documents in a)."""
+    group_a, group_b = keys
+    boot = _clusters(ratio, side, order=["a", "b"])
+    docs = boot if not boot.by_sentence.any() else _clusters(ratio, side, order=["a", "b"], sentences_when_single=False)
+    sums = [_unit_sums(boot, i) for i in range(2)]
+    cells = np.flatnonzero((sums[0][3] > 0) & (sums[1][3] > 0))
+    cols = (np.arange(boot.n_q)[:, None] * _N_CELLS + cells[None, :]).ravel()
+    est, draws = [], []
+    rng_keys = [("bootstrap", group_a), ("bootstrap", group_b) if group_b != REST else ("bootstrap", REST, group_a)]
+    for (num_u, den_u, num_sum, den_sum, _), key in zip(sums, rng_keys):
+        est.append(num_sum[cols] / den_sum[cols % _N_CELLS])
+        draws.append(_ratio_draws(num_u, den_u, cols, n_boot, _rng(seed, *key)))
+    lo, hi = _nanquantiles(draws[0] - draws[1], confidence) if n_boot else (np.full(len(cols), np.nan),) * 2
+    out = pd.DataFrame({"group_a": group_a, "group_b": group_b, "difference": (est[0] - est[1]) * ratio.scale,
+                        "ci_low": lo * ratio.scale, "ci_high": hi * ratio.scale, "p_value": np.nan,
+                        "min_p": np.nan})
+    out = _label_cells(out, ratio.labels, cols)
+    out["_q"] = cols // _N_CELLS
+    ci_units = ["sentence" if boot.by_sentence[i] else "document" for i in range(2)]
+    out["ci_unit"] = ci_units[0] if ci_units[0] == ci_units[1] else f"{ci_units[0]} (a), {ci_units[1]} (b)"
+    out["ci_method"] = f"percentile bootstrap, {n_boot} draws per group" if n_boot else "none"
+    out["n_docs_a"] = docs.docs_in_cell[0, cols % _N_CELLS]
+    out["n_docs_b"] = docs.docs_in_cell[1, cols % _N_CELLS]
+    tests = []
+    for cell in cells:
+        words = docs.den[:, [cell]].toarray().ravel()
+        rows = np.flatnonzero(words > 0)
+        # Per-document values (rate, mean, share) of the documents with words (sentences) in the cell.
+        values = sparse.diags_array(ratio.scale / words[rows]) @ docs.num[rows][:, np.arange(docs.n_q) * _N_CELLS + cell]
+        tests.append((rows, values.tocsr(), np.flatnonzero(cols % _N_CELLS == cell)))
+    return out, tests, int(docs.bounds[1])
+
+
+def _permutation_pvalues(parts, *, keys, n_perm, seed) -> None:
+    """Fill p_value and min_p of each part's rows. Cells (of any measure) whose tests involve the
+    same documents share one set of relabelings, drawn from a generator keyed by those documents."""
+    shared: dict[bytes, list] = {}
+    for i, (_, tests, _) in enumerate(parts):
+        for rows, values, at in tests:
+            shared.setdefault(rows.tobytes(), []).append((i, rows, values, at))
+    for members in shared.values():
+        rows, n_a_docs = members[0][1], parts[members[0][0]][2]
+        values = sparse.hstack([m[2] for m in members], format="csr")
+        doc_key = hashlib.sha256(rows.tobytes()).hexdigest()
+        p, min_p, method = _permutation_core(values, int((rows < n_a_docs).sum()), n_perm,
+                                             _rng(seed, "permutation", *keys, doc_key))
+        offset = 0
+        for i, _, vals, at in members:
+            out = parts[i][0]
+            q = out["_q"].to_numpy()[at]
+            out.loc[out.index[at], "p_value"] = p[offset + q]
+            out.loc[out.index[at], "min_p"] = min_p
+            out.loc[out.index[at], "ci_method"] += f"; p: {method} of documents"
+            offset += vals.shape[1]
+
+
+def group_differences(counts: pd.DataFrame, word_totals: pd.DataFrame, sentence_scores: pd.DataFrame,
+                      doc_units: pd.DataFrame, *, group_col: str, group_a, group_b=REST, n_boot: int = 2000,
+                      n_perm: int = 10000, seed: int = 0, confidence: float = 0.95, dedup: str = "drop_copies",
+                      categories=None, score_col: str = "compound") -> pd.DataFrame:
+    """Group a minus group b ("rest": every other document with a group) as `differences` rows.
+
+    difference: pooled rate a - pooled rate b (rates per 1,000 words), or the sentence-level
+    means and shares of a - b (sentiment). Interval: percentile bootstrap of the difference, each
+    group's documents resampled independently (its sentences if it has one document), draws keyed
+    by (seed, group). p_value: permutation test of the mean per-document value (rate, mean
+    compound, share) over the documents with words (sentences) in that voice and section, exact
+    when the relabelings are few. Rows: cells where both groups have words (sentences).
+    """
+    _check_params(n_boot, seed, confidence)
+    _check_choice(dedup, "dedup", DEDUP)
+    if int(n_perm) != n_perm or n_perm < 1:
+        raise ValueError(f"n_perm={n_perm!r} must be a positive integer")
+    side = _groups(doc_units, group_col, group_a, group_b)
+    for df, name in ((counts, "counts"), (word_totals, "word_totals"), (sentence_scores, "sentence_scores")):
+        _check_known_docs(df, name, doc_units)
+    drop = dedup == "drop_copies"
+    ratios = [_rate_ratio(counts, word_totals, doc_units, drop_copies=drop, categories=categories),
+              _sentiment_ratio(sentence_scores, doc_units, drop_copies=drop, score_col=score_col)]
+    parts = [_difference_rows(r, side, keys=(group_a, group_b), n_boot=n_boot, seed=seed, confidence=confidence)
+             for r in ratios]
+    _permutation_pvalues(parts, keys=(group_a, group_b), n_perm=n_perm, seed=seed)
+    return pd.concat([part[0][DIFFERENCE_COLUMNS] for part in parts], ignore_index=True)
+
+
+def contrast_all(counts: pd.DataFrame, word_totals: pd.DataFrame, sentence_scores: pd.DataFrame,
+                 doc_units: pd.DataFrame, *, group_col: str, pair=None, **options) -> pd.DataFrame:
+    """Each group against the rest, plus the pair (group_a, group_b) if given; never all pairs,
+    which would grow with the square of the number of outlets. Options go to `group_differences`."""
+    groups = sorted(pd.unique(_doc_unit_map(_doc_table(doc_units), group_col)).tolist(), key=str)
+    contrasts = [(g, REST) for g in groups] if len(groups) > 1 else []
+    if pair is not None:
+        contrasts.append(tuple(pair))
+    parts = [group_differences(counts, word_totals, sentence_scores, doc_units, group_col=group_col,
+                               group_a=a, group_b=b, **options) for a, b in contrasts]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=DIFFERENCE_COLUMNS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Distinctive terms
+
+
+def benjamini_hochberg(p) -> np.ndarray:
+    """Benjamini & Hochberg (1995) step-up adjusted p-values (q-values): q_(i) = min over j >= i
+    of m * p_(j) / j, capped at 1, with p sorted ascending and m the number of non-NaN p-values.
+    NaN stays NaN."""
+    p = np.asarray(p, float)
+    q = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    if (p[ok] < 0).any() or (p[ok] > 1).any():
+        raise ValueError("p-values must lie in [0, 1]")
+    m = int(ok.sum())
+    if m == 0:
+        return q
+    order = np.argsort(p[ok], kind="stable")
+    ranked = p[ok][order] * m / np.arange(1, m + 1)
+    adjusted = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
+    q_ok = np.empty(m)
+    q_ok[order] = adjusted
+    q[ok] = q_ok
+    return q
+
+
+def log_odds_dirichlet(counts_a, counts_b, prior, *, alpha_0: float | None = None, min_count: int = 0,
+                       prior_label: str = "corpus") -> pd.DataFrame:
+    """Weighted log-odds ratio with an informative Dirichlet prior ("Fightin' Words": Monroe,
+    Colaresi & Quinn 2008, Political Analysis 16(4), eqs. 16, 18-22).
+
+    counts_a, counts_b, prior: term -> count (Series indexed by term, or dict). With y_aw, y_bw the
+    counts of term w, n_a, n_b the totals, alpha_w = alpha_0 * prior_w / sum(prior) and
+    alpha_0 = sum(prior) by default (alpha_w = the prior counts):
+
+        delta_w = log((y_aw + alpha_w) / (n_a + alpha_0 - y_aw - alpha_w))
+                - log((y_bw + alpha_w) / (n_b + alpha_0 - y_bw - alpha_w))
+        var(delta_w) ~ 1 / (y_aw + alpha_w) + 1 / (y_bw + alpha_w)
+        z_w = delta_w / sqrt(var(delta_w))
+
+    p_value: two-sided normal; q_value: Benjamini-Hochberg over the reported terms (those with
+    count_a + count_b >= min_count). Positive z: the term is more typical of a. Sorted by z.
+    """
+    y_a = pd.Series(counts_a, dtype=float).groupby(level=0).sum()
+    y_b = pd.Series(counts_b, dtype=float).groupby(level=0).sum()
+    prior = pd.Series(prior, dtype=float).groupby(level=0).sum()
+    prior = prior[prior > 0]
+    if prior.empty:
+        raise ValueError("the prior has no term with a positive count")
+    unknown = y_a.index[y_a > 0].union(y_b.index[y_b > 0]).difference(prior.index)
+    if len(unknown):
+        raise ValueError(f"term(s) counted but without prior mass (alpha_w = 0): {list(unknown[:10])}")
+    a0 = float(prior.sum()) if alpha_0 is None else float(alpha_0)
+    if not a0 > 0:
+        raise ValueError(f"alpha_0={alpha_0!r} must be positive")
+    alpha = a0 * prior / prior.sum()
+    n_a, n_b = y_a.sum(), y_b.sum()
+    y_a, y_b = y_a.reindex(prior.index, fill_value=0.0), y_b.reindex(prior.index, fill_value=0.0)
+    delta = (np.log((y_a + alpha) / (n_a + a0 - y_a - alpha))
+             - np.log((y_b + alpha) / (n_b + a0 - y_b - alpha)))
+    z = delta / np.sqrt(1 / (y_a + alpha) + 1 / (y_b + alpha))
+    out = pd.DataFrame({"term": prior.index, "count_a": y_a.to_numpy(), "count_b": y_b.to_numpy(),
+                        "log_odds": delta.to_numpy(), "z": z.to_numpy()})
+    out = out.loc[out["count_a"] + out["count_b"] >= min_count].copy()
+    out["p_value"] = 2 * stats.norm.sf(np.abs(out["z"].to_numpy()))
+    out["q_value"] = benjamini_hochberg(out["p_value"].to_numpy())
+    out["alpha_0"] = a0
+    out["prior"] = prior_label
+    for col in ("count_a", "count_b"):
+        out[col] = out[col].round().astype(np.int64)
+    return out.sort_values(["z", "term"], ascending=[False, True], ignore_index=True)
+
+
+def distinctive_terms(term_counts: pd.DataFrame, doc_units: pd.DataFrame, *, group_col: str, group_a,
+                      group_b=REST, voice: str | None = "own", section=None, alpha_0: float | None = None,
+                      min_count: int = 1, dedup: str = "drop_copies") -> pd.DataFrame:
+    """Terms that set group a apart from group b ("rest": every other document with a group), as
+    `distinctive_terms` rows, by `log_odds_dirichlet`. The prior is the pooled counts of the whole
+    corpus in the same voice and section(s), after the drop_copies rule. voice: one voice, or None /
+    "all" for every voice; section: one section, a list, or None / "all" for every section.
+    """
+    _require(term_counts, "term_counts", ["doc_id", "term", "voice", "section", "count"])
+    _check_choice(dedup, "dedup", DEDUP)
+    _check_known_docs(term_counts, "term_counts", doc_units)
+    side = _groups(doc_units, group_col, group_a, group_b)
+    tc = _drop_copy_bodies(term_counts, doc_units) if dedup == "drop_copies" else term_counts
+    if voice not in (None, ALL):
+        _check_choice(voice, "voice", VOICES + (ALL,))
+        tc = tc.loc[tc["voice"] == voice]
+    sections = [] if section in (None, ALL) else [section] if isinstance(section, str) else list(section)
+    for s in sections:
+        _check_choice(s, "section", SECTIONS)
+    if sections:
+        tc = tc.loc[tc["section"].isin(sections)]
+    prior = tc.groupby("term")["count"].sum()
+    by_side = tc.assign(side=tc["doc_id"].map(side)).groupby(["side", "term"])["count"].sum()
+    pick = (lambda s: by_side.loc[s] if s in by_side.index.get_level_values(0) else pd.Series(dtype=float))
+    out = log_odds_dirichlet(pick("a"), pick("b"), prior, alpha_0=alpha_0, min_count=min_count)
+    out.insert(0, "section", "+".join(sections) if sections else ALL)
+    out.insert(0, "voice", voice if voice is not None else ALL)
+    out.insert(0, "group_b", group_b)
+    out.insert(0, "group_a", group_a)
+    return out[DISTINCTIVE_COLUMNS]

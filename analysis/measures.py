@@ -1,0 +1,532 @@
+"""Measures: lexicon matches and VADER sentence scores.
+
+Builds the contract's `matches` table (before the lead joins sentences, sections, voices and raw
+offsets) and the score columns of `sentence_scores`. The matching rules (accent and hyphen
+folding, whole words, leftmost-longest per lexicon, exclusions) are stated in docs/matching.md.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+import ahocorasick
+import numpy as np
+import pandas as pd
+
+from analysis.corpus import to_raw_offsets
+from analysis.provenance import PACKAGE_DIR, file_version
+from analysis.text import voice_at, word_spans
+
+LEXICON_DIR = PACKAGE_DIR / "lexicons"
+LEXICON_COLUMNS = ("term", "category", "kind", "case_sensitive", "forms", "exclude_before",
+                   "exclude_after", "source", "note")
+MATCH_COLUMNS = ("doc_id", "start", "end", "match", "term", "lexicon", "category")
+SCORE_COLUMNS = ("doc_id", "sentence_id", "compound", "pos", "neu", "neg")
+KINDS = ("term", "pattern")
+# Exclusion regexes see this many characters on each side of a match: a few words is all a
+# disambiguation needs, and a bounded window keeps matching linear in the text length.
+EXCLUSION_WINDOW = 200
+
+# ---------------------------------------------------------------------------------------------
+# Folding: one character in, one character out, so offsets in folded text are offsets in the text.
+
+# hyphen-minus, hyphen, non-breaking hyphen, figure dash, en dash
+_HYPHENS = "-\u2010\u2011\u2012\u2013"
+_HYPHEN = re.compile(f"[{_HYPHENS}]")
+_HYPHEN_TO_SPACE = str.maketrans(dict.fromkeys(_HYPHENS, " "))
+_APOSTROPHES = frozenset("\u2018\u2019\u02bc")  # curly single quotes and modifier apostrophe
+
+
+def _fold_char(char: str) -> str:
+    """Whitespace becomes a space, curly apostrophes "'", accented letters their base letter."""
+    if char.isspace():
+        return " "
+    if char in _APOSTROPHES:
+        return "'"
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    return base if len(base) == 1 else char
+
+
+class _FoldCache(dict):
+    """Folded form of each character seen so far (a text uses few distinct special characters)."""
+
+    def __missing__(self, char: str) -> str:
+        folded = self[char] = _fold_char(char)
+        return folded
+
+
+_FOLDED = _FoldCache()
+# Printable ASCII folds to itself; only the rest (about 1% of news text) is looked up, which is
+# ~3x faster than str.translate over every character.
+_SPECIAL = re.compile(r"[^ -~]")
+
+
+def fold_text(text: str, *, case_sensitive: bool = False, hyphens_as_spaces: bool = True) -> str:
+    """The text as the matcher sees it: same length, each character folded on its own.
+
+    Accents dropped (Nicolás -> Nicolas), any whitespace -> one space, curly apostrophes -> "'",
+    lower case unless `case_sensitive`, and hyphens and en dashes -> space unless
+    `hyphens_as_spaces` is False (the view that patterns and exclusions see).
+    """
+    folded = _SPECIAL.sub(lambda char: _FOLDED[char.group()], text)
+    if hyphens_as_spaces:
+        folded = _HYPHEN.sub(" ", folded)
+    return folded if case_sensitive else _lower(folded)
+
+
+def _lower(folded: str) -> str:
+    lowered = folded.lower()
+    if len(lowered) == len(folded):
+        return lowered
+    # A few code points lower-case to two; keep those as they are so offsets stay 1:1.
+    return "".join(c if len(c.lower()) != 1 else c.lower() for c in folded)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lexicons
+
+
+_ESCAPE = re.compile(r"\\N\{[^}]*\}|\\.", re.DOTALL)
+
+
+def _check_regex(source: str, flags: int, what: str) -> str | None:
+    try:
+        compiled = re.compile(source, flags)
+    except re.error as exc:
+        return f"{what} {source!r} does not compile ({exc}); fix the regular expression"
+    if what == "pattern":
+        if compiled.match("") is not None:
+            return f"pattern {source!r} matches empty text; make it require at least one character"
+        # Case-insensitive patterns run on the lower-cased text without re.IGNORECASE (ten times
+        # faster in Python's re), so a capital outside an escape could never match.
+        if flags and (unescaped := _ESCAPE.sub("", source)) != unescaped.lower():
+            return (f"pattern {source!r} has capitals but case_sensitive is 0; case-insensitive "
+                    "patterns run on lower-cased text, so write them in lower case")
+    unescaped = _ESCAPE.sub("", source)
+    if fold_text(unescaped, case_sensitive=True, hyphens_as_spaces=False) != unescaped:
+        return (f"{what} {source!r} has characters that never occur in the text it runs on "
+                "(accents are removed, whitespace is a space, curly apostrophes are \"'\"); "
+                "write it without them")
+    return None
+
+
+def _surface_problem(surface: str, case_sensitive: bool) -> str | None:
+    if surface != " ".join(surface.split()):
+        return (f"{surface!r} has leading, trailing or repeated spaces; separate words by one space")
+    if not case_sensitive and surface != surface.lower():
+        return (f"{surface!r} has capitals but case_sensitive is 0; lower-case it, or set "
+                "case_sensitive to 1 if the capitals matter")
+    return None
+
+
+def _validate_lexicon(table: pd.DataFrame, name: str) -> list[bool]:
+    """Check every row of one lexicon file; returns case_sensitive as booleans."""
+
+    def fail(index: int, message: str):
+        raise ValueError(f"lexicon {name}, data row {index + 1} (line {index + 2} counting the "
+                         f"header): {message}")
+
+    flags_of = []
+    keys: dict[tuple[str, bool], tuple[int, str]] = {}
+    for index, row in enumerate(table.itertuples(index=False)):
+        if not row.term.strip():
+            fail(index, "term is empty; every row needs a term (or a regex for kind=pattern)")
+        if not row.category.strip():
+            fail(index, f"category is empty for term {row.term!r}; name the category")
+        if row.kind not in KINDS:
+            fail(index, f"kind {row.kind!r} is not one of {', '.join(KINDS)}")
+        if row.case_sensitive not in ("0", "1"):
+            fail(index, f"case_sensitive {row.case_sensitive!r} must be 0 or 1")
+        case_sensitive = row.case_sensitive == "1"
+        flags = 0 if case_sensitive else re.IGNORECASE
+        for column in ("exclude_before", "exclude_after"):
+            source = getattr(row, column)
+            if source and (problem := _check_regex(source, flags, column)):
+                fail(index, problem)
+        if row.kind == "pattern":
+            if problem := _check_regex(row.term, flags, "pattern"):
+                fail(index, problem)
+            if row.forms:
+                fail(index, "forms are only for kind=term; write the variants into the pattern")
+        else:
+            for surface in [row.term, *row.forms.split("|")] if row.forms else [row.term]:
+                if problem := _surface_problem(surface, case_sensitive):
+                    fail(index, problem)
+                key = (fold_text(surface, case_sensitive=case_sensitive), case_sensitive)
+                first, listed = keys.setdefault(key, (index, surface))
+                if first != index:  # a row's own variant ("far left" | "far-left") is harmless
+                    fail(index, f"{surface!r} matches the same text as {listed!r} in data row "
+                                f"{first + 1} (matching folds accents, hyphens and case); keep one "
+                                "row for it")
+        flags_of.append(case_sensitive)
+    return flags_of
+
+
+def _read_lexicon(path: Path) -> pd.DataFrame:
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise ValueError(f"lexicon {path}: cannot read it as a UTF-8 CSV ({exc})") from exc
+    missing = [column for column in LEXICON_COLUMNS if column not in table.columns]
+    if missing:
+        raise ValueError(f"lexicon {path}: missing column(s) {', '.join(missing)}; a lexicon has "
+                         f"the columns {','.join(LEXICON_COLUMNS)}")
+    table = table.loc[:, list(LEXICON_COLUMNS)]
+    for column in ("category", "kind", "case_sensitive", "forms"):
+        table[column] = table[column].str.strip()
+    table["case_sensitive"] = _validate_lexicon(table, str(path))
+    table["lexicon"] = path.stem
+    table["lexicon_version"] = file_version(path)
+    return table
+
+
+def load_lexicons(paths=None) -> pd.DataFrame:
+    """Read and validate lexicon CSVs; by default every `analysis/lexicons/*.csv`.
+
+    One row per entry with the file's columns, `case_sensitive` as bool, plus `lexicon` (the file
+    stem) and `lexicon_version` (first 12 hex digits of the file's sha256).
+    """
+    if paths is None:
+        paths = sorted(LEXICON_DIR.glob("*.csv"))
+        if not paths:
+            raise ValueError(f"no lexicon files (*.csv) in {LEXICON_DIR}")
+    elif isinstance(paths, (str, Path)):
+        paths = [paths]
+    paths = [Path(path) for path in paths]
+    stems = [path.stem for path in paths]
+    clashes = sorted({stem for stem in stems if stems.count(stem) > 1})
+    if clashes:
+        raise ValueError(f"lexicon names must be unique, but several files are named {clashes}; "
+                         "rename one (the file stem is the lexicon name)")
+    return pd.concat([_read_lexicon(path) for path in paths], ignore_index=True)
+
+
+def lexicon_versions(lexicons: pd.DataFrame) -> dict[str, str]:
+    """{lexicon name: version} for the lexicons of a `load_lexicons` table."""
+    pairs = lexicons.drop_duplicates("lexicon")
+    return dict(zip(pairs["lexicon"], pairs["lexicon_version"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# Matching
+
+
+class _Entry(NamedTuple):
+    rank: int  # position of the lexicon: non-overlap is decided per lexicon
+    lexicon: str
+    term: str
+    category: str
+    exclude_before: re.Pattern | None
+    exclude_after: re.Pattern | None
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """Compiled lexicons: one Aho-Corasick automaton over the folded keys of every literal term,
+    and per case mode one regex that scans for all patterns at once. Picklable, so workers can
+    share it."""
+
+    entries: tuple[_Entry, ...]
+    automaton: ahocorasick.Automaton | None
+    # (case_sensitive, scan of all patterns, ((entry index, pattern), ...)) per case mode
+    pattern_groups: tuple[tuple[bool, re.Pattern, tuple[tuple[int, re.Pattern], ...]], ...]
+    versions: dict
+
+
+def compile_matcher(lexicons: pd.DataFrame | None = None) -> Matcher:
+    """Compile a `load_lexicons` table (default: the packaged lexicons) for `find_matches`."""
+    if lexicons is None:
+        lexicons = load_lexicons()
+    missing = [c for c in (*LEXICON_COLUMNS, "lexicon", "lexicon_version") if c not in lexicons]
+    if missing:
+        raise ValueError(f"lexicons table lacks column(s) {', '.join(missing)}; build it with "
+                         "load_lexicons()")
+    ranks = {name: rank for rank, name in enumerate(dict.fromkeys(lexicons["lexicon"]))}
+    entries = []
+    patterns: dict[bool, list[tuple[int, re.Pattern]]] = {False: [], True: []}
+    keys: dict[str, list[tuple[int, str | None]]] = {}
+    for index, row in enumerate(lexicons.itertuples(index=False)):
+        case_sensitive = row.case_sensitive in (True, 1, "1")
+        flags = 0 if case_sensitive else re.IGNORECASE
+        entries.append(_Entry(
+            ranks[row.lexicon], row.lexicon, row.term, row.category,
+            re.compile(row.exclude_before, flags) if row.exclude_before else None,
+            re.compile(row.exclude_after, flags) if row.exclude_after else None,
+        ))
+        if row.kind == "pattern":
+            patterns[case_sensitive].append((index, re.compile(row.term)))
+            continue
+        surfaces = [row.term, *row.forms.split("|")] if row.forms else [row.term]
+        for surface in dict.fromkeys(fold_text(s, case_sensitive=case_sensitive) for s in surfaces):
+            # Case-sensitive entries share the automaton; their case is checked on the hit.
+            keys.setdefault(_lower(surface), []).append((index, surface if case_sensitive else None))
+    automaton = None
+    if keys:
+        automaton = ahocorasick.Automaton()
+        for key, hits in keys.items():
+            # Whole words: a key edge that is a word character must not touch another one.
+            automaton.add_word(key, (len(key), key[0].isalnum(), key[-1].isalnum(), tuple(hits)))
+        automaton.make_automaton()
+    return Matcher(
+        entries=tuple(entries),
+        automaton=automaton,
+        pattern_groups=tuple(
+            (case_sensitive, re.compile("|".join(f"(?:{regex.pattern})" for _, regex in group)),
+             tuple(group))
+            for case_sensitive, group in patterns.items() if group),
+        versions=lexicon_versions(lexicons),
+    )
+
+
+def _candidates(matcher: Matcher, cased: str, lowered: str) -> list[tuple[int, int, int]]:
+    """Every (entry index, start, end) hit before exclusions and overlap resolution.
+
+    `cased` and `lowered` are the folded text with hyphens kept, as patterns see it; terms are
+    looked up in `lowered` with hyphens as spaces.
+    """
+    found = []
+    if matcher.automaton is not None:
+        keyed = _HYPHEN.sub(" ", lowered)
+        size = len(keyed)
+        for last, (length, word_start, word_end, hits) in matcher.automaton.iter(keyed):
+            end = last + 1
+            start = end - length
+            if (word_start and start and keyed[start - 1].isalnum()) or \
+                    (word_end and end < size and keyed[end].isalnum()):
+                continue
+            for index, cased_key in hits:
+                if cased_key is None or cased[start:end].translate(_HYPHEN_TO_SPACE) == cased_key:
+                    found.append((index, start, end))
+    for case_sensitive, scan, patterns in matcher.pattern_groups:
+        # The combined regex finds each position where some pattern matches; every pattern is
+        # then tried there, so patterns (even of one lexicon) never hide each other.
+        text = cased if case_sensitive else lowered
+        position = 0
+        while (hit := scan.search(text, position)) is not None:
+            start = hit.start()
+            for index, regex in patterns:
+                match = regex.match(text, start)
+                if match is not None and match.end() > start:
+                    found.append((index, start, match.end()))
+            position = start + 1
+    return found
+
+
+def find_matches(matcher: Matcher, text: str) -> list[tuple[int, int, str, str, str, str]]:
+    """Lexicon matches in one text: (start, end, match, term, lexicon, category), by start.
+
+    Within a lexicon matches are leftmost-longest and never overlap; different lexicons may
+    match the same words. `text[start:end] == match`.
+    """
+    cased = fold_text(text, case_sensitive=True, hyphens_as_spaces=False)
+    entries = matcher.entries
+    ranked = []
+    for index, start, end in _candidates(matcher, cased, _lower(cased)):
+        entry = entries[index]
+        # Exclusions run before overlap resolution: an excluded hit blocks nothing.
+        if entry.exclude_before is not None and \
+                entry.exclude_before.search(cased, max(0, start - EXCLUSION_WINDOW), start):
+            continue
+        if entry.exclude_after is not None and \
+                entry.exclude_after.match(cased[end:end + EXCLUSION_WINDOW]):
+            continue
+        ranked.append((entry.rank, start, -end, index))
+    ranked.sort()
+    matches = []
+    rank_now, taken_to = -1, 0
+    for rank, start, negative_end, index in ranked:
+        if rank != rank_now:
+            rank_now, taken_to = rank, 0
+        if start < taken_to:
+            continue
+        taken_to = end = -negative_end
+        entry = entries[index]
+        matches.append((start, end, text[start:end], entry.term, entry.lexicon, entry.category))
+    matches.sort(key=lambda match: (match[0], match[1], match[4]))
+    return matches
+
+
+def _require(table: pd.DataFrame, columns, name: str) -> None:
+    missing = [column for column in columns if column not in table.columns]
+    if missing:
+        raise ValueError(f"{name} lacks column(s) {', '.join(missing)}; it needs "
+                         f"{', '.join(columns)}")
+
+
+def match_documents(documents: pd.DataFrame, matcher: Matcher) -> pd.DataFrame:
+    """Matches in every document's `clean_text`: doc_id, start, end, match, term, lexicon,
+    category (offsets into the clean text)."""
+    _require(documents, ("doc_id", "clean_text"), "documents")
+    rows = []
+    for doc_id, text in zip(documents["doc_id"].tolist(), documents["clean_text"].tolist()):
+        if not isinstance(text, str):
+            raise TypeError(f"document {doc_id!r}: clean_text is {type(text).__name__}, not text")
+        rows.extend((doc_id, *match) for match in find_matches(matcher, text))
+    columns = list(zip(*rows)) if rows else [()] * len(MATCH_COLUMNS)
+    # Column lists are ~3x faster to frame than records.
+    return pd.DataFrame({name: pd.array(values, dtype="int64") if name in ("start", "end") else list(values)
+                         for name, values in zip(MATCH_COLUMNS, columns)})
+
+
+# ---------------------------------------------------------------------------------------------
+# VADER sentence scores
+
+
+@lru_cache(maxsize=8)
+def _analyzer(mask: frozenset = frozenset()):
+    """One VADER analyzer per process (and per mask): loading its lexicon costs ~50 ms.
+
+    A masked analyzer is a copy whose lexicon lacks the masked words, so they score as neutral
+    tokens while every other rule (negation window, boosters, length) sees the same sentence.
+    """
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    if not mask:
+        return SentimentIntensityAnalyzer()
+    masked = copy.copy(_analyzer())
+    masked.lexicon = {word: value for word, value in masked.lexicon.items() if word not in mask}
+    return masked
+
+
+def _polarity(texts: list[str], analyzer) -> dict[str, dict]:
+    """VADER scores of each distinct text once (syndicated copies repeat whole sentences)."""
+    for text in texts:
+        if not isinstance(text, str):
+            raise TypeError(f"sentence text {text!r} is {type(text).__name__}, not text")
+    return {text: analyzer.polarity_scores(text) for text in dict.fromkeys(texts)}
+
+
+def score_sentences(sentences: pd.DataFrame) -> pd.DataFrame:
+    """VADER (Hutto & Gilbert 2014) polarity of each sentence's original text.
+
+    Columns doc_id, sentence_id, compound, pos, neu, neg; identical texts are scored once.
+    """
+    _require(sentences, ("doc_id", "sentence_id", "text"), "sentences")
+    texts = sentences["text"].tolist()
+    scores = _polarity(texts, _analyzer())
+    table = {"doc_id": sentences["doc_id"].tolist(),
+             "sentence_id": sentences["sentence_id"].tolist()}
+    for column in SCORE_COLUMNS[2:]:
+        table[column] = [scores[text][column] for text in texts]
+    return pd.DataFrame(table)
+
+
+def score_sentences_masked(sentences: pd.DataFrame, mask_words) -> pd.DataFrame:
+    """VADER compound with the topic words in `mask_words` neutralised: doc_id, sentence_id,
+    compound_masked.
+
+    The words are removed from VADER's lexicon, not from the text (docs/matching.md says why);
+    an empty mask gives the plain compound.
+    """
+    _require(sentences, ("doc_id", "sentence_id", "text"), "sentences")
+    mask = frozenset(word.strip().lower() for word in mask_words)
+    spaced = sorted(word for word in mask if not word or any(c.isspace() for c in word))
+    if spaced:
+        raise ValueError(f"mask words must be single non-empty tokens (VADER scores tokens), got "
+                         f"{spaced}")
+    texts = sentences["text"].tolist()
+    scores = _polarity(texts, _analyzer(mask))
+    return pd.DataFrame({"doc_id": sentences["doc_id"].tolist(),
+                         "sentence_id": sentences["sentence_id"].tolist(),
+                         "compound_masked": [scores[text]["compound"] for text in texts]})
+
+
+# ---------------------------------------------------------------------------------------------
+# Matches in context: sentence, section, voice and raw offsets (the contract's matches table)
+
+MATCHES_COLUMNS = ["doc_id", "sentence_id", "section", "start", "end", "raw_start", "raw_end", "match", "term",
+                   "lexicon", "category", "voice", "scare_quote"]
+SCARE_LEXICON, SCARE_CATEGORY = "loaded", "scare_quote"
+
+
+def _sentence_index(sentences: pd.DataFrame, doc_id, offsets: np.ndarray) -> np.ndarray:
+    """Row positions in `sentences` (one document's, sorted by start) of the sentences holding offsets."""
+    starts = sentences["start"].to_numpy(np.int64)
+    return np.clip(np.searchsorted(starts, offsets, side="right") - 1, 0, None)
+
+
+def scare_quote_matches(documents: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
+    """Scare quotes as matches of category `scare_quote`: the quoted words, marks included."""
+    scare = spans[spans["kind"] == "scare"]
+    texts = dict(zip(documents["doc_id"], documents["clean_text"]))
+    surface = [texts[d][s:e] for d, s, e in zip(scare["doc_id"], scare["start"], scare["end"])]
+    return pd.DataFrame({
+        "doc_id": scare["doc_id"].tolist(), "start": scare["start"].tolist(), "end": scare["end"].tolist(),
+        "match": surface, "term": [fold_text(t.strip("\"“”‘’'").strip(" ,.;:")).lower() for t in surface],
+        "lexicon": SCARE_LEXICON, "category": SCARE_CATEGORY})
+
+
+def annotate_matches(raw_matches: pd.DataFrame, documents: pd.DataFrame, sentences: pd.DataFrame,
+                     spans: pd.DataFrame) -> pd.DataFrame:
+    """Place each match in its sentence, section and voice, and map it back to raw offsets.
+
+    A match's voice is the voice at its first character (`text.voice_at`); scare_quote is True
+    inside a scare quote (the outlet's own voice, set apart).
+    """
+    if raw_matches.empty:
+        return pd.DataFrame({c: [] for c in MATCHES_COLUMNS})
+    sentences_by_doc = {d: s.sort_values("start") for d, s in sentences.groupby("doc_id", sort=False)}
+    spans_by_doc = dict(tuple(spans.groupby("doc_id", sort=False)))
+    empty_spans = spans.iloc[0:0]
+    maps = dict(zip(documents["doc_id"], documents["offset_map"]))
+    parts = []
+    for doc_id, group in raw_matches.groupby("doc_id", sort=False):
+        group = group.sort_values(["start", "lexicon", "end"], kind="stable")
+        starts, ends = group["start"].to_numpy(np.int64), group["end"].to_numpy(np.int64)
+        sents = sentences_by_doc[doc_id]
+        rows = _sentence_index(sents, doc_id, starts)
+        voice, scare = voice_at(spans_by_doc.get(doc_id, empty_spans), starts)
+        part = group.assign(
+            sentence_id=sents["sentence_id"].to_numpy()[rows], section=sents["section"].to_numpy()[rows],
+            raw_start=to_raw_offsets(maps[doc_id], starts), raw_end=to_raw_offsets(maps[doc_id], ends, end=True),
+            voice=voice, scare_quote=scare)
+        parts.append(part)
+    matches = pd.concat(parts, ignore_index=True)
+    matches.loc[matches["category"] == SCARE_CATEGORY, "scare_quote"] = True
+    return matches[MATCHES_COLUMNS].sort_values(["doc_id", "start", "lexicon", "end"], kind="stable",
+                                                ignore_index=True)
+
+
+def match_counts(matches: pd.DataFrame) -> pd.DataFrame:
+    """Matches counted per document, sentence, lexicon, category, term, voice and section."""
+    keys = ["doc_id", "sentence_id", "lexicon", "category", "term", "voice", "section"]
+    return matches.groupby(keys, sort=True).size().rename("count").reset_index()
+
+
+def sentence_voice(word_totals: pd.DataFrame) -> pd.DataFrame:
+    """Each sentence's majority voice (ties: own, then quoted, then reported)."""
+    order = {"own": 0, "quoted": 1, "reported": 2}
+    ranked = word_totals.assign(_order=word_totals["voice"].map(order))
+    ranked = ranked.sort_values(["doc_id", "sentence_id", "n_words", "_order"], ascending=[True, True, False, True])
+    return ranked.drop_duplicates(["doc_id", "sentence_id"])[["doc_id", "sentence_id", "voice"]]
+
+
+def _term_key(word: str) -> str:
+    """A word as a term: lower case, except acronyms ("US" is not "us"); curly apostrophes made straight."""
+    word = word.replace("’", "'")
+    return word if len(word) > 1 and word.isupper() else word.lower()
+
+
+def term_counts(documents: pd.DataFrame, sentences: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
+    """Word (unigram, see `_term_key`) counts per document, voice and section: the input of distinctive terms."""
+    spans_by_doc = dict(tuple(spans.groupby("doc_id", sort=False)))
+    empty_spans = spans.iloc[0:0]
+    parts = []
+    for doc_id, text in zip(documents["doc_id"], documents["clean_text"]):
+        sents = sentences[sentences["doc_id"] == doc_id].sort_values("start")
+        w_start, w_end = word_spans(text)
+        if not len(w_start) or sents.empty:
+            continue
+        rows = _sentence_index(sents, doc_id, w_start)
+        voice, _ = voice_at(spans_by_doc.get(doc_id, empty_spans), w_start)
+        parts.append(pd.DataFrame({
+            "doc_id": doc_id, "term": [_term_key(text[a:b]) for a, b in zip(w_start, w_end)],
+            "voice": voice, "section": sents["section"].to_numpy()[rows]}))
+    words = pd.concat(parts, ignore_index=True)
+    return words.groupby(["doc_id", "term", "voice", "section"], sort=True).size().rename("count").reset_index()

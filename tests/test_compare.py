@@ -1,0 +1,294 @@
+"""Claims of the methods section about analysis.compare, each a test that could fail."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analysis.compare import (
+    DIFFERENCE_COLUMNS,
+    DISTINCTIVE_COLUMNS,
+    ESTIMATE_COLUMNS,
+    benjamini_hochberg,
+    contrast_all,
+    distinctive_terms,
+    estimate_rates,
+    estimate_sentiment,
+    group_differences,
+    log_odds_dirichlet,
+    permutation_test,
+)
+
+# Four articles: two from outlet A (group L), two from outlet B (group R). d4 reposts d3's body
+# (exclude_body) under its own headline.
+DOCS = pd.DataFrame({
+    "doc_id": ["d1", "d2", "d3", "d4"],
+    "outlet": ["A", "A", "B", "B"],
+    "outlet_group": ["L", "L", "R", "R"],
+    "exclude_body": [False, False, False, True],
+})
+WORDS = pd.DataFrame([
+    ("d1", 0, "headline", "own", 5), ("d1", 1, "body", "own", 10), ("d1", 1, "body", "quoted", 4),
+    ("d1", 2, "body", "reported", 6),
+    ("d2", 0, "headline", "own", 8), ("d2", 1, "body", "own", 20),
+    ("d3", 0, "headline", "own", 6), ("d3", 1, "body", "own", 12), ("d3", 1, "body", "quoted", 3),
+    ("d4", 0, "headline", "own", 7), ("d4", 1, "body", "own", 12),
+], columns=["doc_id", "sentence_id", "section", "voice", "n_words"])
+COUNTS = pd.DataFrame([
+    ("d1", 0, "loaded", "attack", "regime", "own", "headline", 1),
+    ("d1", 1, "loaded", "attack", "regime", "own", "body", 2),
+    ("d1", 1, "loaded", "praise", "hero", "quoted", "body", 1),
+    ("d1", 2, "hedge", "hedge", "reportedly", "reported", "body", 1),
+    ("d2", 1, "loaded", "attack", "thug", "own", "body", 1),
+    ("d2", 1, "loaded", "praise", "hero", "own", "body", 1),
+    ("d3", 1, "loaded", "attack", "regime", "quoted", "body", 1),
+    ("d4", 0, "loaded", "attack", "regime", "own", "headline", 1),
+    ("d4", 1, "loaded", "attack", "regime", "own", "body", 1),
+], columns=["doc_id", "sentence_id", "lexicon", "category", "term", "voice", "section", "count"])
+SCORES = pd.DataFrame([
+    ("d1", 0, "headline", "own", -0.6), ("d1", 1, "body", "own", 0.2), ("d1", 2, "body", "reported", 0.0),
+    ("d2", 0, "headline", "own", 0.5), ("d2", 1, "body", "own", -0.1),
+    ("d3", 0, "headline", "own", 0.3), ("d3", 1, "body", "own", 0.04),
+    ("d4", 0, "headline", "own", -0.9), ("d4", 1, "body", "own", 0.04),
+], columns=["doc_id", "sentence_id", "section", "voice", "compound"])
+
+
+def row(table, **where):
+    """The one row of table matching where."""
+    hit = table
+    for col, value in where.items():
+        hit = hit.loc[hit[col] == value]
+    assert len(hit) == 1, f"{len(hit)} rows match {where}"
+    return hit.iloc[0]
+
+
+def outlet_rates(**kw):
+    return estimate_rates(COUNTS, WORDS, DOCS, unit_type="outlet", unit_col="outlet", n_boot=200, **kw)
+
+
+def test_estimates_have_the_contract_columns():
+    assert list(outlet_rates().columns) == ESTIMATE_COLUMNS
+
+
+def test_rate_divides_by_words_of_the_same_voice_and_section():
+    est = outlet_rates()
+    # Outlet A, own voice, body: 2 + 1 matches over 10 + 20 own body words.
+    assert row(est, unit="A", lexicon="loaded", category="attack", voice="own", section="body")["value"] == (
+        pytest.approx(3 * 1000 / 30))
+    # Quoted body: 1 match over d1's 4 quoted words (d2 has none).
+    assert row(est, unit="A", lexicon="loaded", category="praise", voice="quoted", section="body")["value"] == (
+        pytest.approx(1000 / 4))
+    # Voice "all", body: the 5 loaded body matches (2 + 1 in d1, 2 in d2) over 10 + 4 + 6 + 20 body words.
+    r = row(est, unit="A", lexicon="loaded", category="all", voice="all", section="body")
+    assert (r["count"], r["n_words"], r["value"]) == (5, 40, pytest.approx(5 * 1000 / 40))
+    # Everything: 6 loaded matches over all 53 words of A.
+    assert row(est, unit="A", lexicon="loaded", category="all", voice="all", section="all")["value"] == (
+        pytest.approx(6 * 1000 / 53))
+
+
+def test_single_document_units_resample_sentences_and_warn():
+    est = estimate_rates(COUNTS, WORDS, DOCS, unit_type="document", unit_col="doc_id", n_boot=200)
+    assert set(est["ci_unit"]) == {"sentence"}
+    assert est["warning"].str.startswith("fewer than 5 documents (1)").all()
+    assert est["warning"].str.contains("within-article variation only").all()
+
+
+def test_units_with_fewer_than_five_documents_warn_and_resample_documents():
+    est = outlet_rates()
+    assert set(est["ci_unit"]) == {"document"}
+    assert est["warning"].str.startswith("fewer than 5 documents").all()
+
+
+def test_drop_copies_leaves_out_a_copys_body_but_keeps_its_headline():
+    dropped, kept = outlet_rates(), outlet_rates(dedup="keep")
+    cell = {"unit": "B", "lexicon": "loaded", "category": "attack", "voice": "own"}
+    # d4's body match and its 12 body words are out; d3's body words remain.
+    assert row(dropped, section="body", **cell)[["count", "n_words"]].tolist() == [0, 12]
+    assert row(kept, section="body", **cell)[["count", "n_words"]].tolist() == [1, 24]
+    # d4's headline stays in either way.
+    assert row(dropped, section="headline", **cell)["value"] == pytest.approx(1000 / 13)
+    # The copy's own document estimate still counts its body.
+    docs = estimate_rates(COUNTS, WORDS, DOCS, unit_type="document", unit_col="doc_id", n_boot=0)
+    assert row(docs, **{**cell, "unit": "d4"}, section="body")["count"] == 1
+
+
+def test_zero_words_give_nan_with_a_warning():
+    counts = pd.concat([COUNTS, pd.DataFrame([("d2", 3, "loaded", "attack", "regime", "own", "caption", 1)],
+                                             columns=COUNTS.columns)])
+    est = estimate_rates(counts, WORDS, DOCS, unit_type="outlet", unit_col="outlet", n_boot=50)
+    r = row(est, unit="A", lexicon="loaded", category="attack", voice="own", section="caption")
+    assert np.isnan(r["value"]) and r["count"] == 1 and r["warning"].startswith("no words")
+
+
+def synthetic(n_docs=12, n_outlets=3, seed=1):
+    rng = np.random.default_rng(seed)
+    docs = pd.DataFrame({"doc_id": [f"x{i:03d}" for i in range(n_docs)],
+                         "outlet": [f"o{i % n_outlets}" for i in range(n_docs)], "exclude_body": False})
+    words = pd.DataFrame({"doc_id": np.repeat(docs["doc_id"], 6), "sentence_id": np.tile(np.arange(6), n_docs)})
+    words["section"] = np.where(words["sentence_id"] == 0, "headline", "body")
+    words["voice"] = rng.choice(["own", "quoted"], len(words))
+    words["n_words"] = rng.integers(5, 25, len(words))
+    counts = words[["doc_id", "sentence_id", "section", "voice"]].assign(
+        lexicon="loaded", category=rng.choice(["attack", "praise"], len(words)), term="t",
+        count=rng.integers(0, 4, len(words)))
+    return docs, words, counts
+
+
+def test_bootstrap_is_reproducible_and_keyed_by_unit():
+    docs, words, counts = synthetic()
+    full = estimate_rates(counts, words, docs, unit_type="outlet", unit_col="outlet", n_boot=300, seed=7)
+    again = estimate_rates(counts.iloc[::-1], words.sample(frac=1, random_state=3), docs.iloc[::-1],
+                           unit_type="outlet", unit_col="outlet", n_boot=300, seed=7)
+    pd.testing.assert_frame_equal(full, again)
+    # o1 alone (a different partition of the units) gets the very same draws.
+    mine = docs["outlet"] == "o1"
+    subset = docs.loc[mine, "doc_id"]
+    alone = estimate_rates(counts[counts["doc_id"].isin(subset)], words[words["doc_id"].isin(subset)],
+                           docs.loc[mine], unit_type="outlet", unit_col="outlet", n_boot=300, seed=7)
+    pd.testing.assert_frame_equal(full.loc[full["unit"] == "o1"].reset_index(drop=True), alone)
+    other = estimate_rates(counts, words, docs, unit_type="outlet", unit_col="outlet", n_boot=300, seed=8)
+    assert not np.allclose(full["ci_low"], other["ci_low"])
+
+
+def test_bootstrap_interval_contains_the_estimate():
+    docs, words, counts = synthetic(n_docs=30)
+    est = estimate_rates(counts, words, docs, unit_type="outlet", unit_col="outlet", n_boot=500)
+    assert (est["ci_low"] <= est["value"] + 1e-9).all() and (est["value"] <= est["ci_high"] + 1e-9).all()
+    assert (est["ci_high"] > est["ci_low"]).any()
+    assert est["ci_method"].eq("percentile bootstrap, 500 draws").all()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["own", "quoted", "reported"]),
+                          st.sampled_from(["headline", "body", "caption"]), st.sampled_from(["a", "b", "c"]),
+                          st.integers(1, 4)), min_size=1, max_size=25))
+def test_counts_add_up_over_categories_and_voices(matches):
+    docs = pd.DataFrame({"doc_id": [f"d{i}" for i in range(6)], "outlet": list("XXYYYZ"), "exclude_body": False})
+    counts = pd.DataFrame([(f"d{d}", 0, "loaded", c, "t", v, s, n) for d, v, s, c, n in matches],
+                          columns=COUNTS.columns)
+    words = counts[["doc_id", "sentence_id", "section", "voice"]].drop_duplicates().assign(n_words=10)
+    est = estimate_rates(counts, words, docs, unit_type="outlet", unit_col="outlet", n_boot=0)
+    keys = ["unit", "voice", "section"]
+    by_cat = est[est["category"] != "all"].groupby(keys)["count"].sum()
+    total = est[est["category"] == "all"].set_index(keys)["count"]
+    pd.testing.assert_series_equal(by_cat.sort_index(), total.sort_index(), check_names=False)
+    keys = ["unit", "category", "section"]
+    by_voice = est[est["voice"] != "all"].groupby(keys)["count"].sum()
+    total = est[est["voice"] == "all"].set_index(keys)["count"]
+    pd.testing.assert_series_equal(by_voice.sort_index(), total.sort_index(), check_names=False)
+    # Voice "all" rows: each match counts in its category and "all", its section and "all".
+    assert total.sum() == 4 * sum(n for *_, n in matches)
+
+
+def test_sentiment_means_and_shares_over_sentences():
+    est = estimate_sentiment(SCORES, DOCS, unit_type="group", unit_col="outlet_group", n_boot=100)
+    r = row(est, unit="L", measure="mean_compound", voice="all", section="all")
+    assert r["value"] == pytest.approx((-0.6 + 0.2 + 0.0 + 0.5 - 0.1) / 5) and r["count"] == 5
+    # Group R under drop_copies: d4's body sentence is out.
+    assert row(est, unit="R", measure="share_negative", voice="own", section="all")["value"] == pytest.approx(1 / 3)
+    assert row(est, unit="L", measure="share_positive", voice="own", section="headline")["value"] == 0.5
+
+
+def test_permutation_exact_one_against_three_documents():
+    p, min_p, method = permutation_test([10.0], [1.0, 2.0, 3.0])
+    # Four labelings; only the observed one has |difference| >= 8.
+    assert (p, min_p) == (0.25, 0.25) and "exact" in method and "4 labelings" in method
+
+
+def test_permutation_exact_three_against_three_documents():
+    p, min_p, method = permutation_test([4.0, 5.0, 6.0], [1.0, 2.0, 3.0])
+    # C(6, 3) = 20 labelings; the observed one and its mirror are the two most extreme.
+    assert "20 labelings" in method
+    assert p == pytest.approx(2 / 20) and min_p == pytest.approx(2 / 20)
+    p_null, _, _ = permutation_test([1.0, 4.0, 5.0], [2.0, 3.0, 6.0])
+    assert p_null >= 0.5
+
+
+def test_permutation_monte_carlo_is_reproducible_with_the_seed():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0.5, 1, 30), rng.normal(0, 1, 40)
+    first, second = permutation_test(a, b, n_perm=999, seed=5), permutation_test(a, b, n_perm=999, seed=5)
+    assert first == second
+    assert first[1] == 1 / 1000 and "Monte Carlo" in first[2]
+    assert permutation_test(a, b, n_perm=999, seed=6)[0] != first[0]
+
+
+def test_group_difference_is_pooled_rate_a_minus_pooled_rate_b():
+    diff = group_differences(COUNTS, WORDS, SCORES, DOCS, group_col="outlet_group", group_a="L", group_b="R",
+                             n_boot=200, n_perm=1000)
+    assert list(diff.columns) == DIFFERENCE_COLUMNS
+    est = estimate_rates(COUNTS, WORDS, DOCS, unit_type="group", unit_col="outlet_group", n_boot=0)
+    cell = {"lexicon": "loaded", "category": "all", "voice": "all", "section": "all"}
+    r = row(diff, measure="rate_per_1k", **cell)
+    assert r["difference"] == pytest.approx(row(est, unit="L", **cell)["value"] - row(est, unit="R", **cell)["value"])
+    # Two documents against two: C(4, 2) = 6 labelings, equal sizes, so min_p = 2 / 6.
+    assert r["min_p"] == pytest.approx(2 / 6) and r["p_value"] >= r["min_p"]
+    assert (r["n_docs_a"], r["n_docs_b"]) == (2, 2) and r["ci_low"] <= r["difference"] <= r["ci_high"]
+    s = row(diff, measure="mean_compound", voice="all", section="all")
+    assert s["difference"] == pytest.approx((-0.6 + 0.2 + 0.0 + 0.5 - 0.1) / 5 - (0.3 + 0.04 - 0.9) / 3)
+
+
+def test_contrast_all_is_each_group_against_the_rest_plus_the_pair():
+    diff = contrast_all(COUNTS, WORDS, SCORES, DOCS, group_col="outlet", pair=("B", "A"), n_boot=50, n_perm=100)
+    pairs = set(map(tuple, diff[["group_a", "group_b"]].drop_duplicates().to_numpy()))
+    assert pairs == {("A", "rest"), ("B", "rest"), ("B", "A")}
+
+
+def test_log_odds_matches_a_hand_worked_example():
+    a, b = {"x": 3, "y": 1, "z": 0}, {"x": 1, "y": 2, "z": 3}
+    prior = {"x": 4, "y": 3, "z": 3}  # pooled counts: alpha_0 = 10, alpha_w = prior_w
+    out = log_odds_dirichlet(a, b, prior).set_index("term")
+    # n_a = 4, n_b = 6.
+    delta_x = math.log((3 + 4) / (4 + 10 - 3 - 4)) - math.log((1 + 4) / (6 + 10 - 1 - 4))
+    delta_y = math.log((1 + 3) / (4 + 10 - 1 - 3)) - math.log((2 + 3) / (6 + 10 - 2 - 3))
+    delta_z = math.log((0 + 3) / (4 + 10 - 0 - 3)) - math.log((3 + 3) / (6 + 10 - 3 - 3))
+    assert delta_x == pytest.approx(math.log(11 / 5))
+    assert out.loc["x", "log_odds"] == pytest.approx(delta_x)
+    assert out.loc["y", "log_odds"] == pytest.approx(delta_y)
+    assert out.loc["z", "log_odds"] == pytest.approx(delta_z)
+    assert out.loc["x", "z"] == pytest.approx(delta_x / math.sqrt(1 / 7 + 1 / 5))
+    assert out.loc["z", "z"] == pytest.approx(delta_z / math.sqrt(1 / 3 + 1 / 6))
+    assert out.loc["x", "p_value"] == pytest.approx(math.erfc(abs(out.loc["x", "z"]) / math.sqrt(2)))
+    assert list(out.index) == ["x", "y", "z"] and (out["alpha_0"] == 10).all() and (out["prior"] == "corpus").all()
+    # A smaller alpha_0 scales the prior down: alpha_x = 5 * 4 / 10 = 2.
+    small = log_odds_dirichlet(a, b, prior, alpha_0=5).set_index("term")
+    assert small.loc["x", "log_odds"] == pytest.approx(math.log(5 / 4) - math.log(3 / 8))
+
+
+def test_benjamini_hochberg_matches_a_hand_worked_example():
+    # Sorted p: 0.01, 0.03, 0.04, 0.5; m * p / rank: 0.04, 0.06, 0.0533, 0.5; running minimum from the top.
+    q = benjamini_hochberg([0.04, 0.01, 0.5, 0.03, np.nan])
+    np.testing.assert_allclose(q[:4], [0.16 / 3, 0.04, 0.5, 0.16 / 3])
+    assert np.isnan(q[4])
+    scipy_stats = pytest.importorskip("scipy.stats")
+    if hasattr(scipy_stats, "false_discovery_control"):
+        p = np.random.default_rng(2).uniform(0, 0.2, 50)
+        np.testing.assert_allclose(benjamini_hochberg(p), scipy_stats.false_discovery_control(p))
+
+
+def test_distinctive_terms_use_the_whole_corpus_after_drop_copies_as_prior():
+    terms = pd.DataFrame([
+        ("d1", "regime", "own", "body", 3), ("d2", "regime", "own", "body", 1), ("d3", "hero", "own", "body", 2),
+        ("d4", "hero", "own", "body", 5), ("d4", "regime", "own", "headline", 1), ("d3", "said", "quoted", "body", 4),
+    ], columns=["doc_id", "term", "voice", "section", "count"])
+    out = distinctive_terms(terms, DOCS, group_col="outlet_group", group_a="L").set_index("term")
+    assert list(out.reset_index().columns) == ["term"] + [c for c in DISTINCTIVE_COLUMNS if c != "term"]
+    # Own voice only; d4's body is a copy: prior regime = 3 + 1 + 1, hero = 2, so alpha_0 = 7.
+    assert (out["alpha_0"] == 7).all() and set(out.index) == {"regime", "hero"}
+    assert out.loc["regime", ["count_a", "count_b"]].tolist() == [4, 1]
+    assert out.loc["regime", "z"] > 0 > out.loc["hero", "z"]
+    assert (out["group_b"] == "rest").all() and (out["voice"] == "own").all() and (out["section"] == "all").all()
+
+
+def test_bad_inputs_are_named():
+    with pytest.raises(ValueError, match="unit_type='city'"):
+        estimate_rates(COUNTS, WORDS, DOCS, unit_type="city", unit_col="outlet")
+    with pytest.raises(ValueError, match=r"counts.voice has unknown value\(s\) \['shouted'\]"):
+        estimate_rates(COUNTS.assign(voice="shouted"), WORDS, DOCS, unit_type="outlet", unit_col="outlet")
+    with pytest.raises(ValueError, match="group_a='M' is not a value of outlet_group"):
+        group_differences(COUNTS, WORDS, SCORES, DOCS, group_col="outlet_group", group_a="M")
+    with pytest.raises(ValueError, match="word_totals lacks column"):
+        estimate_rates(COUNTS, WORDS.drop(columns="n_words"), DOCS, unit_type="outlet", unit_col="outlet")
