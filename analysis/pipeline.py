@@ -22,7 +22,7 @@ from analysis.corpus import (
     load_rules,
     read_folder,
 )
-from analysis.provenance import DATA_DIR, __version__, code_hash
+from analysis.provenance import DATA_DIR, __version__, code_hash, file_version
 from analysis.tables import read_table
 
 CORPUS_TABLES = ("documents", "sentences", "spans", "cleaning_report", "exclusions")
@@ -144,6 +144,15 @@ def _check_groups(groups: pd.Series, group_a, group_b) -> tuple:
     return (group_a, group_b or compare.REST) if group_a is not None else None
 
 
+def _grouping_label(grouping, documents: pd.DataFrame) -> str:
+    """A grouping as provenance: a column name, or a file's name and version (never a machine path)."""
+    if grouping is None:
+        return "outlet_group"
+    if isinstance(grouping, str) and grouping in documents.columns:
+        return grouping
+    return f"{Path(grouping).name}@{file_version(grouping)}"
+
+
 def provenance_record(corpus: Corpus, lexicons: pd.DataFrame, actors: pd.DataFrame, params: dict) -> dict:
     """What identifies a result: corpus hash and doc ids, lexicon and data versions, code, parameters."""
     return {
@@ -158,15 +167,25 @@ def provenance_record(corpus: Corpus, lexicons: pd.DataFrame, actors: pd.DataFra
     }
 
 
+class Results(dict):
+    """The result tables by name (a dict), with the corpus they came from and their provenance record."""
+
+    def __init__(self, tables: dict[str, pd.DataFrame], *, corpus: Corpus, provenance: dict):
+        super().__init__(tables)
+        self.corpus = corpus
+        self.provenance = provenance
+
+
 def measure(corpus_or_path, *, out=None, lexicons=None, grouping=None, group_a=None, group_b=None,
             dedup="drop_copies", mask=None, actors=None, alpha_0=None, seed=0, engine="pandas", workers=1,
-            n_boot=2000, n_perm=10000, doc_intervals=False, fmt="csv") -> dict[str, pd.DataFrame]:
+            n_boot=2000, n_perm=10000, doc_intervals=False, fmt="csv") -> Results:
     """Every measure of a corpus: matches, sentence scores, estimates, differences, distinctive terms,
     actor labels, attribution verbs and sourcing.
 
     Estimates are per document (intervals only with doc_intervals=True), outlet and group; each group
     is contrasted with the rest, plus group_a against group_b when given. With `out`, the tables are
-    written there (CSV, or Parquet with fmt="parquet") with `provenance.json`.
+    written there (CSV, or Parquet with fmt="parquet") with `provenance.json`. The returned
+    `Results` is a dict of the tables that also carries `.corpus` and `.provenance`.
     """
     if dedup not in compare.DEDUP:
         raise ValueError(f"dedup={dedup!r} is not one of {list(compare.DEDUP)}")
@@ -239,11 +258,11 @@ def measure(corpus_or_path, *, out=None, lexicons=None, grouping=None, group_a=N
         "attribution": actors_mod.attribution_verbs(matches, spans),
         "sourcing": actors_mod.sourcing(docs, spans, word_totals, matches),
     }
+    params = {"grouping": _grouping_label(grouping, docs), "group_a": group_a,
+              "group_b": group_b, "dedup": dedup, "mask": mask_words, "alpha_0": alpha_0, "seed": seed,
+              "n_boot": n_boot, "n_perm": n_perm, "doc_intervals": doc_intervals}
+    record = provenance_record(corpus, lexicon_table, actor_table, params)
     if out is not None:
-        params = {"grouping": str(grouping) if grouping is not None else "outlet_group", "group_a": group_a,
-                  "group_b": group_b, "dedup": dedup, "mask": mask_words, "alpha_0": alpha_0, "seed": seed,
-                  "n_boot": n_boot, "n_perm": n_perm, "doc_intervals": doc_intervals}
         write_tables({**corpus.tables(), **tables}, out, fmt=fmt)
-        record = provenance_record(corpus, lexicon_table, actor_table, params)
         (Path(out) / "provenance.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-    return tables
+    return Results(tables, corpus=corpus, provenance=record)
