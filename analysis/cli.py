@@ -12,6 +12,10 @@ from analysis.corpus import CorpusError
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SEEDS_DIR = PROJECT_DIR / "seeds"
 SEED_RESULTS_DIR = PROJECT_DIR / "results" / "seeds"
+DEFAULT_CACHE_DIR = ".framing-lens-cache"
+NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
+FIGURES_DIR = PROJECT_DIR / "figures"
+BUILD_DIR = PROJECT_DIR / "build"
 
 
 def _add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,6 +26,19 @@ def _add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--grouping", help="CSV with columns outlet,group, or a documents column")
     parser.add_argument("--rules", help="boilerplate rules CSV (default: the packaged rules)")
     parser.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    parser.add_argument("--cache-dir", default=DEFAULT_CACHE_DIR,
+                        help=f"cache of computed stages, reused while their inputs are unchanged (default: "
+                             f"{DEFAULT_CACHE_DIR} in the current folder)")
+    parser.add_argument("--no-cache", action="store_true", help="compute every stage; read and write no cache")
+    parser.add_argument("--engine", choices=("pandas", "dask"), default="pandas",
+                        help="pandas: this machine (see --workers); dask: a Dask cluster (see --scheduler)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes (pandas), or workers of the local Dask cluster (dask)")
+    parser.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://host:8786 "
+                                            "(implies --engine dask)")
+    parser.add_argument("--chunk-size", type=int, help="documents per chunk (default: 500)")
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bars (default: on a terminal, not in CI)")
 
 
 def _corpus_kwargs(args) -> dict:
@@ -29,39 +46,83 @@ def _corpus_kwargs(args) -> dict:
     return {f"{n}_col": getattr(args, f"{n}_col") for n in names} | {"grouping": args.grouping, "rules": args.rules}
 
 
+def _run_kwargs(args) -> dict:
+    """Where and how the pipeline runs: cache, engine, workers, scheduler, chunks, progress."""
+    chunks = {"chunk_size": args.chunk_size} if args.chunk_size else {}
+    return {"cache_dir": None if args.no_cache else args.cache_dir,
+            "engine": "dask" if args.scheduler else args.engine, "workers": args.workers,
+            "scheduler": args.scheduler, "progress": args.progress, **chunks}
+
+
 def cmd_corpus(args) -> int:
     from analysis.pipeline import load_corpus
 
-    corpus = load_corpus(args.path, **_corpus_kwargs(args))
+    corpus = load_corpus(args.path, **_corpus_kwargs(args), **_run_kwargs(args))
     for path in corpus.write(args.out, fmt=args.format):
         print(path)
     return 0
 
 
 def cmd_measure(args) -> int:
-    from analysis.pipeline import load_corpus, measure
+    from analysis.pipeline import measure
 
-    corpus = load_corpus(args.path, **_corpus_kwargs(args))
     lexicons = args.lexicons.split(",") if args.lexicons else None
-    measure(corpus, out=args.out, lexicons=lexicons, grouping=args.grouping, group_a=args.group_a,
-            group_b=args.group_b, dedup=args.dedup, mask=args.mask, actors=args.actors, alpha_0=args.alpha_0,
-            seed=args.seed, engine=args.engine, workers=args.workers, n_boot=args.n_boot, n_perm=args.n_perm,
-            doc_intervals=args.doc_intervals, fmt=args.format)
+    results = measure(args.path, out=args.out, lexicons=lexicons, group_a=args.group_a, group_b=args.group_b,
+                      dedup=args.dedup, mask=args.mask, actors=args.actors, alpha_0=args.alpha_0, seed=args.seed,
+                      n_boot=args.n_boot, n_perm=args.n_perm, doc_intervals=args.doc_intervals, fmt=args.format,
+                      **_corpus_kwargs(args), **_run_kwargs(args))
+    if results.stages_reused:
+        print(f"from the cache: {', '.join(results.stages_reused)}; computed: "
+              f"{', '.join(results.stages_computed) or 'nothing'}", file=sys.stderr)
     print(f"tables written to {args.out}")
     return 0
 
 
 def cmd_figures(args) -> int:
-    """Regenerate everything derived from the seeds: the committed seed result tables."""
+    """Regenerate everything derived from the seeds: the committed seed result tables, then every
+    notebook run of notebooks/runs.yaml (or the one asked for) into figures/."""
+    from analysis import runs
     from analysis.pipeline import load_corpus, measure
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the seeds must load without a single exclusion
         corpus = load_corpus(SEEDS_DIR)
     measure(corpus, out=SEED_RESULTS_DIR)
-    for path in sorted(SEED_RESULTS_DIR.iterdir()):
-        print(path.relative_to(PROJECT_DIR))
+    print(f"seed results: {SEED_RESULTS_DIR.relative_to(PROJECT_DIR)}/")
+    run_list = runs.load_runs(NOTEBOOKS_DIR / "runs.yaml")
+    if args.run:
+        known = [r.run_id for r in run_list]
+        if args.run not in known:
+            raise ValueError(f"--run {args.run!r} is not in notebooks/runs.yaml; runs: {known}")
+        run_list = [r for r in run_list if r.run_id == args.run]
+    else:
+        runs.clear_figures(FIGURES_DIR)
+    failures = runs.run_all(run_list, notebooks_dir=NOTEBOOKS_DIR, build_dir=BUILD_DIR / "notebooks",
+                            out_dir=FIGURES_DIR)
+    print(f"figures: {FIGURES_DIR.relative_to(PROJECT_DIR)}/ ({len(run_list) - len(failures)} of {len(run_list)} "
+          "runs succeeded)")
+    return 1 if failures else 0
+
+
+def cmd_kernel(args) -> int:
+    """Install the project's named Jupyter kernel into this environment."""
+    from analysis import runs
+
+    runs.install_kernel()
+    print(f"kernel {runs.KERNEL_NAME!r} installed")
     return 0
+
+
+def cmd_lab(args) -> int:
+    """Open JupyterLab on the notebooks with the project's kernel (installed first if missing)."""
+    import subprocess
+
+    from analysis import runs
+
+    if not runs.kernel_installed():
+        runs.install_kernel()
+    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={PROJECT_DIR}", *args.lab_args]
+    return subprocess.run(command, check=False).returncode
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,19 +141,26 @@ def build_parser() -> argparse.ArgumentParser:
     measure.add_argument("--actors", help="actors CSV (default: the packaged actors)")
     measure.add_argument("--alpha-0", type=float, help="prior strength of the log-odds (default: corpus word total)")
     measure.add_argument("--seed", type=int, default=0)
-    measure.add_argument("--engine", default="pandas")
-    measure.add_argument("--workers", type=int, default=1)
     measure.add_argument("--n-boot", type=int, default=2000)
     measure.add_argument("--n-perm", type=int, default=10000)
     measure.add_argument("--doc-intervals", action="store_true", help="bootstrap intervals per document too")
     measure.set_defaults(func=cmd_measure)
     figures = sub.add_parser("figures", help="regenerate the seed results and figures")
+    figures.add_argument("--run", help="only this run_id of notebooks/runs.yaml")
     figures.set_defaults(func=cmd_figures)
+    kernel = sub.add_parser("kernel", help="install the framing-lens Jupyter kernel")
+    kernel.set_defaults(func=cmd_kernel)
+    lab = sub.add_parser("lab", help="open JupyterLab on the project with its kernel")
+    lab.set_defaults(func=cmd_lab)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "lab":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.lab_args = extra  # `lab` passes what it does not know on to jupyter lab
     try:
         return args.func(args)
     except (CorpusError, ValueError) as exc:

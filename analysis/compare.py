@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
+from analysis.provenance import keyed_rng
+
 VOICES = ("own", "quoted", "reported")
 SECTIONS = ("headline", "deck", "body", "caption", "added")
 ALL = "all"
@@ -89,14 +91,6 @@ def _check_params(n_boot: int, seed: int, confidence: float) -> None:
         raise ValueError(f"confidence={confidence!r} must be between 0 and 1")
 
 
-def _rng(seed: int, *key) -> np.random.Generator:
-    """A generator keyed by (seed, key): sha256 of the key, never Python's salted hash(), so the
-    draws for a unit do not depend on which other units are computed or in what order."""
-    digest = hashlib.sha256("\x1f".join(map(str, key)).encode("utf-8")).digest()
-    words = np.frombuffer(digest[:16], dtype="<u4").tolist()
-    return np.random.default_rng(np.random.SeedSequence([int(seed), *words]))
-
-
 def _doc_table(doc_units: pd.DataFrame) -> pd.DataFrame:
     _require(doc_units, "doc_units", ["doc_id"])
     if doc_units["doc_id"].duplicated().any():
@@ -112,7 +106,7 @@ def _check_known_docs(df: pd.DataFrame, name: str, doc_units: pd.DataFrame) -> N
         raise ValueError(f"{name} has doc_id(s) missing from doc_units, e.g. {some}")
 
 
-def _drop_copy_bodies(df: pd.DataFrame, doc_units: pd.DataFrame) -> pd.DataFrame:
+def drop_copy_bodies(df: pd.DataFrame, doc_units: pd.DataFrame) -> pd.DataFrame:
     """The drop_copies rule: leave out the body rows of documents marked exclude_body; their other
     sections (a repost's headline, added lines) stay."""
     if "exclude_body" not in doc_units.columns:
@@ -168,8 +162,8 @@ def _rate_ratio(counts, word_totals, doc_units, *, drop_copies: bool, categories
     if (counts["category"] == ALL).any():
         raise ValueError(f'counts uses the reserved category name "{ALL}" (it labels a lexicon total)')
     if drop_copies:
-        counts = _drop_copy_bodies(counts, doc_units)
-        word_totals = _drop_copy_bodies(word_totals, doc_units)
+        counts = drop_copy_bodies(counts, doc_units)
+        word_totals = drop_copy_bodies(word_totals, doc_units)
     pairs = counts[["lexicon", "category"]].drop_duplicates()
     if categories is not None:
         extra = pd.DataFrame(list(categories), columns=["lexicon", "category"])
@@ -202,7 +196,7 @@ def _sentiment_ratio(sentence_scores, doc_units, *, drop_copies: bool, score_col
     _require(sentence_scores, "sentence_scores", ["doc_id", "sentence_id", "section", "voice", score_col])
     scores = sentence_scores.loc[sentence_scores[score_col].notna()]
     if drop_copies:
-        scores = _drop_copy_bodies(scores, doc_units)
+        scores = drop_copy_bodies(scores, doc_units)
     compound = scores[score_col].to_numpy(float)
     keys = scores[["doc_id", "sentence_id"]].assign(
         v=_codes(scores["voice"], "sentence_scores.voice", VOICES),
@@ -369,7 +363,7 @@ def _estimates(ratio: _Ratio, doc_unit: pd.Series, *, unit_type, n_boot, seed, c
         den = den_sum[cols % _N_CELLS]
         with np.errstate(divide="ignore", invalid="ignore"):
             value = np.where(den > 0, num_sum[cols] / den, np.nan)
-        lo, hi = _interval(num_u, den_u, cols, present, den_sum, n_boot, _rng(seed, "bootstrap", unit), confidence)
+        lo, hi = _interval(num_u, den_u, cols, present, den_sum, n_boot, keyed_rng(seed, "bootstrap", unit), confidence)
         parts.append(pd.DataFrame({
             "unit": np.full(len(cols), i), "col": cols, "value": value * ratio.scale,
             "ci_low": lo * ratio.scale, "ci_high": hi * ratio.scale,
@@ -521,7 +515,7 @@ def permutation_test(values_a, values_b, *, n_perm: int = 10000, seed: int = 0) 
         raise ValueError(f"permutation_test needs values in both groups; got {len(a)} and {len(b)}")
     if int(n_perm) != n_perm or n_perm < 1:
         raise ValueError(f"n_perm={n_perm!r} must be a positive integer")
-    p, min_p, method = _permutation_core(np.concatenate([a, b])[:, None], len(a), n_perm, _rng(seed, "permutation"))
+    p, min_p, method = _permutation_core(np.concatenate([a, b])[:, None], len(a), n_perm, keyed_rng(seed, "permutation"))
     return float(p[0]), float(min_p), method
 
 
@@ -562,7 +556,7 @@ def _difference_rows(ratio: _Ratio, side: pd.Series, *, keys, n_boot, seed, conf
     rng_keys = [("bootstrap", group_a), ("bootstrap", group_b) if group_b != REST else ("bootstrap", REST, group_a)]
     for (num_u, den_u, num_sum, den_sum, _), key in zip(sums, rng_keys):
         est.append(num_sum[cols] / den_sum[cols % _N_CELLS])
-        draws.append(_ratio_draws(num_u, den_u, cols, n_boot, _rng(seed, *key)))
+        draws.append(_ratio_draws(num_u, den_u, cols, n_boot, keyed_rng(seed, *key)))
     lo, hi = _nanquantiles(draws[0] - draws[1], confidence) if n_boot else (np.full(len(cols), np.nan),) * 2
     out = pd.DataFrame({"group_a": group_a, "group_b": group_b, "difference": (est[0] - est[1]) * ratio.scale,
                         "ci_low": lo * ratio.scale, "ci_high": hi * ratio.scale, "p_value": np.nan,
@@ -596,7 +590,7 @@ def _permutation_pvalues(parts, *, keys, n_perm, seed) -> None:
         values = sparse.hstack([m[2] for m in members], format="csr")
         doc_key = hashlib.sha256(rows.tobytes()).hexdigest()
         p, min_p, method = _permutation_core(values, int((rows < n_a_docs).sum()), n_perm,
-                                             _rng(seed, "permutation", *keys, doc_key))
+                                             keyed_rng(seed, "permutation", *keys, doc_key))
         offset = 0
         for i, _, vals, at in members:
             out = parts[i][0]
@@ -733,7 +727,7 @@ def distinctive_terms(term_counts: pd.DataFrame, doc_units: pd.DataFrame, *, gro
     _check_choice(dedup, "dedup", DEDUP)
     _check_known_docs(term_counts, "term_counts", doc_units)
     side = _groups(doc_units, group_col, group_a, group_b)
-    tc = _drop_copy_bodies(term_counts, doc_units) if dedup == "drop_copies" else term_counts
+    tc = drop_copy_bodies(term_counts, doc_units) if dedup == "drop_copies" else term_counts
     if voice not in (None, ALL):
         _check_choice(voice, "voice", VOICES + (ALL,))
         tc = tc.loc[tc["voice"] == voice]

@@ -8,6 +8,7 @@ found with MinHash LSH and checked exactly.
 
 from __future__ import annotations
 
+import copy
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ DEFAULT_OUTLET_GROUPS = DATA_DIR / "outlet_groups.csv"
 SENTENCE_END = tuple(".?!\"”’:;…)]")
 DUPLICATE_THRESHOLD = 0.8
 SHINGLE_WORDS = 5
+MINHASH_PERMUTATIONS = 64
 
 
 class CorpusError(ValueError):
@@ -375,32 +377,49 @@ def _shingle_hashes(text: str) -> np.ndarray:
     return np.unique(mixed & np.uint64(0xFFFFFFFF))
 
 
+def body_signature(text: str):
+    """A body's word 5-gram shingle hashes and its MinHash signature (None for a body too short).
+
+    Document-local, so it runs on each chunk of documents; `duplicate_pairs` combines the signatures.
+    """
+    from datasketch import LeanMinHash, MinHash
+
+    hashes = _shingle_hashes(text)
+    if not len(hashes):
+        return hashes, None
+    sig = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=1, hashfunc=int)
+    sig.update_batch(hashes.tolist())
+    return hashes, LeanMinHash(sig)
+
+
 def find_duplicates(documents: pd.DataFrame, body_texts: dict[str, str]) -> pd.DataFrame:
     """Pairs (copy -> original) of near-duplicate bodies, with containment similarity.
 
     Candidates come from MinHash LSH (no all-pairs comparison); each candidate's similarity is
     then computed exactly as |S_copy ∩ S_original| / |S_copy| over word 5-gram shingles.
     """
-    from datasketch import MinHash, MinHashLSH
+    return duplicate_pairs(documents, {doc_id: body_signature(text) for doc_id, text in body_texts.items()})
 
-    shingles = {doc_id: _shingle_hashes(text) for doc_id, text in body_texts.items()}
-    lsh = MinHashLSH(threshold=0.5, num_perm=64)
-    signatures = {}
-    for doc_id, hashes in shingles.items():
-        if not len(hashes):
-            continue
-        sig = MinHash(num_perm=64, seed=1, hashfunc=int)
-        sig.update_batch(hashes.tolist())
-        signatures[doc_id] = sig
+
+def duplicate_pairs(documents: pd.DataFrame, signatures: dict) -> pd.DataFrame:
+    """The corpus-level half of `find_duplicates`: LSH over the signatures of every chunk, then exact checks.
+
+    `signatures`: doc_id -> (shingle hashes, MinHash or None) from `body_signature`.
+    """
+    from datasketch import MinHashLSH
+
+    lsh = MinHashLSH(threshold=0.5, num_perm=MINHASH_PERMUTATIONS)
+    minhashes = {doc_id: sig for doc_id, (_, sig) in sorted(signatures.items()) if sig is not None}
+    for doc_id, sig in minhashes.items():
         lsh.insert(doc_id, sig)
     info = documents.set_index("doc_id")
     pairs = []
-    for doc_id in sorted(signatures):
-        for other in sorted(lsh.query(signatures[doc_id])):
+    for doc_id in sorted(minhashes):
+        for other in sorted(lsh.query(minhashes[doc_id])):
             if other <= doc_id:
                 continue
             copy, original = _which_is_copy(info, doc_id, other)
-            a, b = shingles[copy], shingles[original]
+            a, b = signatures[copy][0], signatures[original][0]
             similarity = len(np.intersect1d(a, b, assume_unique=True)) / len(a)
             if similarity >= DUPLICATE_THRESHOLD:
                 pairs.append((copy, original, round(float(similarity), 6)))
@@ -451,45 +470,100 @@ class CleanCorpus:
     exclusions: pd.DataFrame
 
 
-def clean_corpus(raw_docs: pd.DataFrame, exclusions: list[dict], rules: list[Rule]) -> CleanCorpus:
-    """Clean every document, mark syndicated copies and their added lines, and build the tables."""
-    cleaned: dict[str, CleanDocument] = {}
+@dataclass
+class CleanChunk:
+    """A chunk of documents after the document-local part of cleaning, before the duplicate index.
+
+    `signatures` (doc_id -> shingle hashes, MinHash values) and `body_texts` feed the corpus-level
+    duplicate index; `finish_chunk` then marks the copies' added lines and builds the tables.
+    """
+
+    documents: pd.DataFrame
+    cleaned: dict[str, CleanDocument]
+    body_texts: dict[str, str]
+    signatures: dict  # doc_id -> (shingle hashes, MinHash or None)
+
+
+def _prepend_title(doc: CleanDocument, title: str) -> CleanDocument:
+    """Make an article table's title cell the document's first (headline) paragraph.
+
+    Only when the text cell holds no line equal to the title (then that line is the headline). The
+    offset map keeps pointing into the text cell; the title's own characters are not in it.
+    """
+    if not title or any(sec == "headline" for sec, _, _ in doc.paragraphs):
+        return doc
+    shift = len(title) + (1 if doc.clean_text else 0)
+    offset_map = doc.offset_map.copy()
+    offset_map[:, 0] += shift
+    paragraphs = [("headline", 0, len(title))] + [(sec, s + shift, e + shift) for sec, s, e in doc.paragraphs]
+    text = title + ("\n" + doc.clean_text if doc.clean_text else "")
+    report = [(0, title, "title_column", "to_section"), *doc.report]
+    return CleanDocument(text, paragraphs, offset_map, report, {**doc.metadata, "title_prefix": shift})
+
+
+def clean_chunk(raw_docs: pd.DataFrame, rules: list[Rule]) -> CleanChunk:
+    """The document-local part of cleaning: rules, metadata from the text, body signatures.
+
+    A raw document whose `headline_from` is "title" (an article table's title column) gets the
+    title as its headline paragraph when the text does not hold it (`_prepend_title`).
+    """
     docs = raw_docs.copy()
-    for record in docs.itertuples(index=False):
-        cleaned[record.doc_id] = clean_document(record.raw_text, rules, headline=record.headline, outlet=record.outlet)
+    titles = docs["headline_from"] if "headline_from" in docs.columns else pd.Series("", index=docs.index)
+    cleaned: dict[str, CleanDocument] = {}
+    for record, source in zip(docs.itertuples(index=False), titles):
+        doc = clean_document(record.raw_text, rules, headline=record.headline, outlet=record.outlet)
+        cleaned[record.doc_id] = _prepend_title(doc, record.headline) if source == "title" else doc
 
     for col, key in (("author", "author"), ("page_date", "page_date"), ("published", "published")):
         found = docs["doc_id"].map(lambda d, k=key: cleaned[d].metadata.get(k, ""))
         fill = (docs[col].str.strip() == "") & (found != "")
         docs.loc[fill, col] = found[fill].map(_parse_date) if col != "author" else found[fill]
     docs["dateline"] = docs["doc_id"].map(lambda d: cleaned[d].metadata.get("dateline", ""))
-
+    docs["title_prefix"] = docs["doc_id"].map(lambda d: cleaned[d].metadata.get("title_prefix", 0)).astype(np.int64)
     body_texts = {d: "\n".join(c.clean_text[s:e] for sec, s, e in c.paragraphs if sec == "body")
                   for d, c in cleaned.items()}
-    duplicates = find_duplicates(docs, body_texts)
+    signatures = {d: body_signature(text) for d, text in body_texts.items()}
+    return CleanChunk(docs, cleaned, body_texts, signatures)
+
+
+def finish_chunk(chunk: CleanChunk, duplicates: pd.DataFrame, original_bodies: dict[str, str]) -> CleanCorpus:
+    """Document-local again, once the duplicate index is known: a copy's lines not in its original's
+    body become `added`; then the documents, paragraphs and cleaning report tables of the chunk.
+
+    `duplicates`: the corpus's (doc_id, duplicate_of, duplicate_similarity) rows (others are ignored);
+    `original_bodies`: normalised body text of each original a copy in this chunk names.
+    """
+    docs = chunk.documents
+    duplicates = duplicates[duplicates["doc_id"].isin(docs["doc_id"])]
     docs = docs.drop(columns=["duplicate_of", "duplicate_similarity"], errors="ignore")
     docs = docs.merge(duplicates, on="doc_id", how="left")
     docs["duplicate_of"] = docs["duplicate_of"].astype(object).where(docs["duplicate_of"].notna(), "")
+    docs["duplicate_similarity"] = docs["duplicate_similarity"].astype(float)
 
+    cleaned = {d: copy.copy(c) for d, c in chunk.cleaned.items()}
     raw_text = dict(zip(docs["doc_id"], docs["raw_text"]))
     report_rows = []
-    for copy, original in zip(duplicates["doc_id"], duplicates["duplicate_of"]):
-        original_body = normalise_line(body_texts[original])
-        doc = cleaned[copy]
+    for copy_id, original in zip(duplicates["doc_id"], duplicates["duplicate_of"]):
+        original_body = original_bodies[original]
+        doc = cleaned[copy_id]
         marked = []
         for sec, s, e in doc.paragraphs:
             if sec == "body" and normalise_line(doc.clean_text[s:e]) not in original_body:
                 sec = "added"
                 raw_start = int(to_raw_offsets(doc.offset_map, [s])[0])
-                line_no = raw_text[copy].count("\n", 0, raw_start) + 1
-                report_rows.append((copy, line_no, "repost_added_line", "to_section"))
+                line_no = raw_text[copy_id].count("\n", 0, raw_start) + 1
+                report_rows.append((copy_id, line_no, "repost_added_line", "to_section"))
             marked.append((sec, s, e))
         doc.paragraphs = marked
 
     source = dict(zip(docs["doc_id"], docs["source_file"]))
     raw_lines = {d: r.split("\n") for d, r in raw_text.items()}
-    report = [(source[d], d, ln, raw_lines[d][ln - 1], rule, action)
-              for d, c in cleaned.items() for ln, _, rule, action in c.report]
+
+    def raw_line(d, ln, text):  # line 0: an article table's title cell
+        return raw_lines[d][ln - 1] if ln else text
+
+    report = [(source[d], d, ln, raw_line(d, ln, line), rule, action)
+              for d, c in cleaned.items() for ln, line, rule, action in c.report]
     report += [(source[d], d, ln, raw_lines[d][ln - 1], rule, action) for d, ln, rule, action in report_rows]
     report_df = pd.DataFrame(report, columns=REPORT_COLUMNS).sort_values(
         ["doc_id", "line_no", "rule_id"], kind="stable").reset_index(drop=True)
@@ -500,8 +574,24 @@ def clean_corpus(raw_docs: pd.DataFrame, exclusions: list[dict], rules: list[Rul
     docs["clean_text"] = docs["doc_id"].map(lambda d: cleaned[d].clean_text)
     docs["offset_map"] = docs["doc_id"].map(lambda d: cleaned[d].offset_map)
     docs["content_sha256"] = docs["clean_text"].map(lambda t: sha256_bytes(t.encode("utf-8")))
-    excl = pd.DataFrame(exclusions, columns=EXCLUSION_COLUMNS)
-    return CleanCorpus(docs.reset_index(drop=True), paragraphs, report_df, excl)
+    return CleanCorpus(docs.reset_index(drop=True), paragraphs, report_df, pd.DataFrame(columns=EXCLUSION_COLUMNS))
+
+
+def original_bodies(duplicates: pd.DataFrame, body_texts: dict[str, str]) -> dict[str, str]:
+    """Normalised body text of every original that some copy names (what `finish_chunk` compares with)."""
+    return {original: normalise_line(body_texts[original]) for original in sorted(set(duplicates["duplicate_of"]))}
+
+
+def clean_corpus(raw_docs: pd.DataFrame, exclusions: list[dict], rules: list[Rule]) -> CleanCorpus:
+    """Clean every document, mark syndicated copies and their added lines, and build the tables.
+
+    The whole corpus as one chunk; the pipeline runs the same steps on many chunks.
+    """
+    chunk = clean_chunk(raw_docs, rules)
+    duplicates = duplicate_pairs(chunk.documents, chunk.signatures)
+    out = finish_chunk(chunk, duplicates, original_bodies(duplicates, chunk.body_texts))
+    out.exclusions = pd.DataFrame(exclusions, columns=EXCLUSION_COLUMNS)
+    return out
 
 
 def corpus_id(documents: pd.DataFrame) -> str:

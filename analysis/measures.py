@@ -530,3 +530,36 @@ def term_counts(documents: pd.DataFrame, sentences: pd.DataFrame, spans: pd.Data
             "voice": voice, "section": sents["section"].to_numpy()[rows]}))
     words = pd.concat(parts, ignore_index=True)
     return words.groupby(["doc_id", "term", "voice", "section"], sort=True).size().rename("count").reset_index()
+
+
+def context_window(text: str, start: int, end: int, width: int) -> tuple[str, str]:
+    """Up to `width` characters each side of text[start:end], cut back to whole words."""
+    left = text[max(0, start - width):start]
+    if start - width > 0 and not text[start - width - 1].isspace():
+        left = left[next((i for i, ch in enumerate(left) if ch.isspace()), len(left)):]
+    right = text[end:end + width]
+    if end + width < len(text) and not text[end + width].isspace():
+        cut = max((i for i, ch in enumerate(right) if ch.isspace()), default=0)
+        right = right[:cut]
+    return left, right
+
+
+def keyword_in_context(matches: pd.DataFrame, sentences: pd.DataFrame, *, width: int = 60) -> pd.DataFrame:
+    """Keyword in context for matches: the matches' columns plus left, keyword, right (up to `width`
+    characters of the same sentence each side, whole words) and the whole sentence.
+
+    Matches need doc_id, sentence_id, start, end; sentences need doc_id, sentence_id, start, text.
+    """
+    placed = matches.merge(sentences[["doc_id", "sentence_id", "start", "text"]].rename(
+        columns={"start": "sentence_start", "text": "sentence"}), on=["doc_id", "sentence_id"], how="left")
+    if placed["sentence"].isna().any():
+        missing = placed.loc[placed["sentence"].isna(), ["doc_id", "sentence_id"]].head(3).to_dict("records")
+        raise ValueError(f"matches point at sentences that are not in the sentences table, e.g. {missing}")
+    a = (placed["start"] - placed["sentence_start"]).to_numpy()
+    b = (placed["end"] - placed["sentence_start"]).to_numpy()
+    texts = placed["sentence"].tolist()
+    windows = [context_window(t, i, j, width) for t, i, j in zip(texts, a, b)]
+    placed["left"] = [left for left, _ in windows]
+    placed["keyword"] = [t[i:j] for t, i, j in zip(texts, a, b)]
+    placed["right"] = [right for _, right in windows]
+    return placed.drop(columns=["sentence_start"])

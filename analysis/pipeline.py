@@ -1,31 +1,54 @@
-"""The public entry points: load_corpus (corpus + text steps) and the table writer."""
+"""The public entry points: load_corpus (corpus + text steps), measure (measures + compare) and the
+table writer.
+
+Document-local steps (clean, segment, voice, match, score) run on chunks of documents through an
+`engine.Runner` (this process, worker processes or Dask); corpus-level steps (duplicate index,
+aggregates, priors, bootstrap) combine the chunks' results here. The same chunk functions serve every
+engine. Each stage can be cached on disk under a key of everything it reads (`analysis.cache`).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis import actors as actors_mod
 from analysis import compare, measures
 from analysis import text as text_model
+from analysis.cache import StageCache, StageLog, run_stage
 from analysis.corpus import (
+    DEFAULT_RULES,
     DOCUMENT_COLUMNS,
+    EXCLUSION_COLUMNS,
+    PARAGRAPH_COLUMNS,
+    REPORT_COLUMNS,
     CorpusError,
     apply_grouping,
-    clean_corpus,
+    clean_chunk,
     corpus_id,
+    duplicate_pairs,
+    finish_chunk,
     load_rules,
+    original_bodies,
     read_folder,
 )
-from analysis.provenance import DATA_DIR, __version__, code_hash, file_version
-from analysis.tables import read_table
+from analysis.engine import ENGINES, Runner
+from analysis.provenance import DATA_DIR, __version__, code_hash, file_sha256, file_version
+from analysis.tables import iter_table, table_kind
+from analysis.text import SENTENCE_COLUMNS, SPAN_COLUMNS
 
 CORPUS_TABLES = ("documents", "sentences", "spans", "cleaning_report", "exclusions")
+DEFAULT_CHUNK_SIZE = 500  # documents per chunk: large enough to amortise a task, small enough to spread
+SCORE_CHUNK = 5000  # distinct sentences per VADER task
+WARN_EXCLUSIONS = 20  # exclusions warned one by one; beyond, one warning says how many more
+COLUMN_OPTIONS = ("text_col", "outlet_col", "id_col", "date_col", "title_col", "url_col", "author_col", "group_col")
 
 
 @dataclass
@@ -33,7 +56,9 @@ class Corpus:
     """Documents with clean text, their sentences and voice spans, and what cleaning did.
 
     `documents` also holds `clean_text`, `raw_text` and `offset_map` (not written to disk) and
-    `group`, the documents' groups under the grouping asked for.
+    `group`, the documents' groups under the grouping asked for. `keys` holds the cache keys of the
+    corpus and text stages (empty for a Corpus built by hand); `stages_computed` the stages this
+    load computed rather than read from the cache.
     """
 
     documents: pd.DataFrame
@@ -43,6 +68,8 @@ class Corpus:
     cleaning_report: pd.DataFrame
     exclusions: pd.DataFrame
     source: str
+    keys: dict = field(default_factory=dict)
+    stages_computed: list = field(default_factory=list)
 
     @property
     def corpus_hash(self) -> str:
@@ -63,6 +90,20 @@ class Corpus:
         """Write the corpus tables to `out` (one file each, named as in the contract)."""
         return write_tables(self.tables(), out, fmt=fmt)
 
+    def text_key(self) -> str:
+        """The key measure's stages build on: the text stage's cache key, or for a Corpus built by
+        hand a hash of its content (documents, clean texts, offset maps, paragraphs, sentences, spans)."""
+        if "text" in self.keys:
+            return self.keys["text"]
+        digest = hashlib.sha256(self.corpus_hash.encode())
+        docs = self.documents[[c for c in DOCUMENT_COLUMNS if c in self.documents.columns]]
+        for table in (docs, self.paragraphs, self.sentences, self.spans):
+            digest.update(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes())
+        for offset_map in self.documents["offset_map"]:
+            digest.update(np.ascontiguousarray(offset_map, dtype=np.int64).tobytes())
+        self.keys["text"] = digest.hexdigest()
+        return self.keys["text"]
+
 
 def write_tables(tables: dict[str, pd.DataFrame], out: str | Path, *, fmt: str = "csv") -> list[Path]:
     """Write tables deterministically: CSV with '\n' line ends and fixed column order, or Parquet."""
@@ -81,43 +122,238 @@ def write_tables(tables: dict[str, pd.DataFrame], out: str | Path, *, fmt: str =
     return paths
 
 
-def load_corpus(path, *, text_col=None, outlet_col=None, id_col=None, date_col=None, title_col=None,
-                url_col=None, author_col=None, group_col=None, grouping=None, rules=None) -> Corpus:
-    """Load a corpus: a folder of .txt with manifest.csv, or a CSV / JSONL / Parquet article table.
+# --------------------------------------------------------------------------- chunks
 
-    Cleans each text with the boilerplate rules (`rules`: a CSV in the packaged format; default
-    the packaged rules), marks syndicated copies, and splits sentences and voices. Anything left
-    out is in `exclusions` (and warned about).
-    """
+
+def _concat(frames: list[pd.DataFrame], columns=None) -> pd.DataFrame:
+    """Chunk results joined in chunk order; empty chunks are left out so they cannot change dtypes."""
+    full = [f for f in frames if len(f)]
+    if not full:
+        return frames[0].iloc[0:0].reset_index(drop=True) if frames else pd.DataFrame(columns=columns)
+    return pd.concat(full, ignore_index=True)
+
+
+def document_chunks(documents: pd.DataFrame, tables: dict[str, pd.DataFrame], size: int) -> list[dict]:
+    """The corpus cut into chunks of `size` documents (in document order): each a dict with the
+    chunk's `documents` and the rows of every other table that belong to them."""
+    chunk_of = pd.Series(np.arange(len(documents)) // size, index=documents["doc_id"].to_numpy())
+    n = int(chunk_of.max()) + 1 if len(chunk_of) else 0
+    chunks = [{"documents": documents.iloc[i * size:(i + 1) * size]} for i in range(n)]
+    for name, table in tables.items():
+        parts = dict(tuple(table.groupby(table["doc_id"].map(chunk_of).to_numpy(), sort=False))) if len(table) else {}
+        for i, chunk in enumerate(chunks):
+            chunk[name] = parts.get(i, table.iloc[0:0])
+    return chunks
+
+
+def _chunk_size(chunk: dict) -> int:
+    return len(chunk["documents"])
+
+
+# The chunk functions: document-local, module level (so processes and Dask workers can run them),
+# and the same for every engine.
+
+def _finish_chunk(chunk, *, duplicates, bodies) -> dict:
+    clean = finish_chunk(chunk, duplicates, bodies)
+    docs = clean.documents
+    docs["n_words"] = docs["clean_text"].map(text_model.count_words)
+    return {"documents": docs, "paragraphs": clean.paragraphs, "cleaning_report": clean.cleaning_report}
+
+
+def _text_chunk(chunk: dict) -> dict:
+    sentences, spans = text_model.build_text_tables(chunk["documents"], chunk["paragraphs"])
+    return {"sentences": sentences, "spans": spans}
+
+
+def _words_chunk(chunk: dict) -> dict:
+    docs, sentences, spans = chunk["documents"], chunk["sentences"], chunk["spans"]
+    word_totals = text_model.word_voice_totals(docs, sentences, spans)
+    if word_totals.empty:
+        terms = pd.DataFrame({"doc_id": [], "term": [], "voice": [], "section": [], "count": []})
+    else:
+        terms = measures.term_counts(docs, sentences, spans)
+    return {"word_totals": word_totals, "term_counts": terms}
+
+
+def _title_raw_offsets(found: pd.DataFrame, documents: pd.DataFrame) -> pd.DataFrame:
+    """Raw offsets of matches in a headline taken from a table's title column point into the title
+    cell (stripped), which is where those characters come from; all others into the text cell."""
+    prefix = found["doc_id"].map(dict(zip(documents["doc_id"], documents["title_prefix"]))).fillna(0)
+    in_title = found["start"] < prefix
+    if in_title.any():
+        found = found.copy()
+        found.loc[in_title, "raw_start"] = found.loc[in_title, "start"]
+        found.loc[in_title, "raw_end"] = found.loc[in_title, "end"]
+    return found
+
+
+def _matches_chunk(chunk: dict, *, matcher) -> dict:
+    docs, sentences, spans = chunk["documents"], chunk["sentences"], chunk["spans"]
+    raw = measures.match_documents(docs, matcher)
+    raw = _concat([raw, measures.scare_quote_matches(docs, spans)])
+    return {"matches": _title_raw_offsets(measures.annotate_matches(raw, docs, sentences, spans), docs)}
+
+
+def _actors_chunk(chunk: dict, *, actors) -> dict:
+    docs = chunk["documents"]
+    mentions = actors_mod.actor_mentions(docs, chunk["sentences"], chunk["spans"], actors)
+    return {"mentions": _title_raw_offsets(mentions, docs)}
+
+
+def _vader_chunk(texts: list[str], *, mask: list[str]) -> pd.DataFrame:
+    """VADER scores of distinct sentence texts, plain and with the topic words masked."""
+    frame = pd.DataFrame({"doc_id": "", "sentence_id": np.arange(len(texts)), "text": texts})
+    plain = measures.score_sentences(frame)
+    masked = measures.score_sentences_masked(frame, mask)
+    return plain[["compound", "pos", "neu", "neg"]].assign(compound_masked=masked["compound_masked"].to_numpy())
+
+
+def _combine(parts: list[dict], name: str, *, sort=None, columns=None) -> pd.DataFrame:
+    """One table from the chunks' parts; `sort` re-sorts (stably) a table the one-chunk step sorts
+    across documents, so the result does not depend on where the chunks were cut."""
+    table = _concat([p[name] for p in parts], columns)
+    if sort:
+        table = table.sort_values(sort, kind="stable", ignore_index=True)
+    return table
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+def _hash_inputs(path: Path, mapping: dict, rules) -> dict:
+    """What the corpus stage reads: the input files' sha256 (not their location), mapping, rules."""
+    if path.is_dir():
+        files = {"manifest.csv": file_sha256(path / "manifest.csv") if (path / "manifest.csv").is_file() else ""}
+        files.update({p.name: file_sha256(p) for p in sorted(path.glob("*.txt"))})
+    else:
+        files = {path.name: file_sha256(path)}
+    return {"kind": "folder" if path.is_dir() else table_kind(path), "files": files, "mapping": mapping,
+            "rules": file_sha256(rules or DEFAULT_RULES)}
+
+
+def _raw_chunks(path: Path, mapping: dict, chunk_size: int, exclusions: list):
+    """Raw documents in chunks (a folder's manifest rows, or a table's rows); exclusions collected."""
+    if path.is_dir():
+        raw, excluded = read_folder(path)
+        exclusions += excluded
+        for start in range(0, len(raw), chunk_size):
+            yield raw.iloc[start:start + chunk_size].reset_index(drop=True)
+        return
+    for frame, excluded in iter_table(path, chunk_rows=chunk_size, **mapping):
+        exclusions += excluded
+        if len(frame):
+            yield frame
+
+
+def _offset_maps_long(documents: pd.DataFrame) -> pd.DataFrame:
+    maps = documents["offset_map"].tolist()
+    flat = np.concatenate(maps) if maps else np.zeros((0, 3), dtype=np.int64)
+    return pd.DataFrame({"doc_id": np.repeat(documents["doc_id"].to_numpy(object), [len(m) for m in maps]),
+                         "clean_start": flat[:, 0], "raw_start": flat[:, 1], "length": flat[:, 2]})
+
+
+def _offset_maps_from_long(documents: pd.DataFrame, long: pd.DataFrame) -> list[np.ndarray]:
+    counts = long.groupby("doc_id", sort=False).size().reindex(documents["doc_id"], fill_value=0).to_numpy()
+    values = long[["clean_start", "raw_start", "length"]].to_numpy(np.int64)
+    return [part.reshape(-1, 3) for part in np.split(values, np.cumsum(counts)[:-1])]
+
+
+def _compute_corpus(path: Path, mapping: dict, rules, runner: Runner, chunk_size: int) -> dict:
+    exclusions: list[dict] = []
+    chunks = runner.map(clean_chunk, _raw_chunks(path, mapping, chunk_size, exclusions), desc="clean",
+                        rules=load_rules(rules))
+    if not chunks:
+        return {"documents": pd.DataFrame(), "exclusions": pd.DataFrame(exclusions, columns=EXCLUSION_COLUMNS)}
+    # Corpus level: one duplicate index over every chunk's signatures.
+    info = pd.concat([c.documents[["doc_id", "outlet", "original_outlet", "published"]] for c in chunks],
+                     ignore_index=True)
+    duplicates = duplicate_pairs(info, {d: s for c in chunks for d, s in c.signatures.items()})
+    needed = set(duplicates["duplicate_of"])
+    bodies = original_bodies(duplicates, {d: t for c in chunks for d, t in c.body_texts.items() if d in needed})
+    parts = runner.map(_finish_chunk, chunks, desc="duplicates", size=lambda c: len(c.documents), total=len(info),
+                       duplicates=duplicates, bodies=bodies)
+    documents = _combine(parts, "documents")
+    return {"documents": documents.drop(columns=["offset_map"]),
+            "offset_maps": _offset_maps_long(documents),
+            "paragraphs": _combine(parts, "paragraphs", columns=PARAGRAPH_COLUMNS),
+            "cleaning_report": _combine(parts, "cleaning_report", sort=["doc_id", "line_no", "rule_id"],
+                                        columns=REPORT_COLUMNS),
+            "exclusions": pd.DataFrame(exclusions, columns=EXCLUSION_COLUMNS)}
+
+
+def _warn_exclusions(path: Path, exclusions: pd.DataFrame) -> None:
+    reasons = exclusions["reason"].tolist()
+    for reason in reasons[:WARN_EXCLUSIONS]:
+        warnings.warn(f"{path}: {reason}", stacklevel=4)
+    if len(reasons) > WARN_EXCLUSIONS:
+        warnings.warn(f"{path}: {len(reasons) - WARN_EXCLUSIONS} more row(s) excluded or decoded with a fallback; "
+                      "see the exclusions table", stacklevel=4)
+
+
+def _load(path, mapping: dict, *, grouping, rules, runner: Runner, cache: StageCache, log: StageLog,
+          chunk_size: int) -> Corpus:
+    """The corpus and text stages (each from the cache or computed), as a Corpus."""
     path = Path(path)
     if not path.exists():
         raise CorpusError(f"{path} does not exist; pass a folder with manifest.csv or an article table "
                           "(.csv, .jsonl, .parquet)")
-    if path.is_dir():
-        raw_docs, exclusions = read_folder(path)
-    else:
-        raw_docs, exclusions = read_table(path, text_col=text_col, outlet_col=outlet_col, id_col=id_col,
-                                          date_col=date_col, title_col=title_col, url_col=url_col,
-                                          author_col=author_col, group_col=group_col)
-    for exclusion in exclusions:
-        warnings.warn(f"{path}: {exclusion['reason']}", stacklevel=2)
-    if raw_docs.empty:
+    if not path.is_dir():
+        table_kind(path)
+        if not mapping["text_col"] or not mapping["outlet_col"]:
+            raise CorpusError(f"{path}: an article table needs --text-col and --outlet-col (text_col=, outlet_col=)")
+    corpus_key, tables = run_stage(cache, log, "corpus", _hash_inputs(path, mapping, rules),
+                                   lambda: _compute_corpus(path, mapping, rules, runner, chunk_size))
+    _warn_exclusions(path, tables["exclusions"])
+    documents = tables["documents"]
+    if documents.empty:
         raise CorpusError(f"{path}: no usable document; see the reasons: "
-                          + "; ".join(e["reason"] for e in exclusions))
-    clean = clean_corpus(raw_docs, exclusions, load_rules(rules))
-    documents = clean.documents
-    sentences, spans = text_model.build_text_tables(documents, clean.paragraphs)
-    documents["n_words"] = documents["clean_text"].map(text_model.count_words)
+                          + "; ".join(tables["exclusions"]["reason"]))
+    documents["offset_map"] = _offset_maps_from_long(documents, tables["offset_maps"])
+    paragraphs = tables["paragraphs"]
+
+    def compute_text():
+        chunks = document_chunks(documents[["doc_id", "clean_text"]], {"paragraphs": paragraphs}, chunk_size)
+        parts = runner.map(_text_chunk, chunks, desc="sentences", size=_chunk_size, total=len(documents))
+        return {"sentences": _combine(parts, "sentences", columns=SENTENCE_COLUMNS),
+                "spans": _combine(parts, "spans", columns=SPAN_COLUMNS)}
+
+    text_key, text = run_stage(cache, log, "text", {"corpus": corpus_key}, compute_text)
+    sentences = text["sentences"]
     documents["n_sentences"] = documents["doc_id"].map(sentences.groupby("doc_id").size()).fillna(0).astype(int)
     documents["group"] = apply_grouping(documents, grouping)
-    return Corpus(documents, clean.paragraphs, sentences, spans, clean.cleaning_report, clean.exclusions, str(path))
+    return Corpus(documents, paragraphs, sentences, text["spans"], tables["cleaning_report"], tables["exclusions"],
+                  str(path), keys={"corpus": corpus_key, "text": text_key}, stages_computed=list(log.computed))
+
+
+def load_corpus(path, *, text_col=None, outlet_col=None, id_col=None, date_col=None, title_col=None,
+                url_col=None, author_col=None, group_col=None, grouping=None, rules=None, cache_dir=None,
+                engine="pandas", workers=1, scheduler=None, progress=None,
+                chunk_size=DEFAULT_CHUNK_SIZE) -> Corpus:
+    """Load a corpus: a folder of .txt with manifest.csv, or a CSV / JSONL / Parquet article table.
+
+    Cleans each text with the boilerplate rules (`rules`: a CSV in the packaged format; default
+    the packaged rules), marks syndicated copies, and splits sentences and voices. Anything left
+    out is in `exclusions` (and warned about). A table's title column becomes the headline section
+    (docs/architecture.md). Tables are read and processed `chunk_size` rows at a time, on the
+    engine asked for (see `measure`); with `cache_dir`, the corpus and text stages are cached there.
+    """
+    mapping = {"text_col": text_col, "outlet_col": outlet_col, "id_col": id_col, "date_col": date_col,
+               "title_col": title_col, "url_col": url_col, "author_col": author_col, "group_col": group_col}
+    _check_chunk_size(chunk_size)
+    with Runner(engine, workers, scheduler, progress) as runner:
+        return _load(path, mapping, grouping=grouping, rules=rules, runner=runner, cache=StageCache(cache_dir),
+                     log=StageLog(), chunk_size=chunk_size)
+
+
+def _check_chunk_size(chunk_size) -> None:
+    if int(chunk_size) != chunk_size or chunk_size < 1:
+        raise ValueError(f"chunk_size={chunk_size!r} must be a positive integer (documents per chunk)")
 
 
 # --------------------------------------------------------------------------- measure
 
 MEASURE_TABLES = ("matches", "sentence_scores", "estimates", "differences", "distinctive_terms", "actor_labels",
                   "attribution", "sourcing")
-ENGINES = ("pandas",)
 DEFAULT_MASK = DATA_DIR / "topic_mask.csv"
 
 
@@ -153,6 +389,15 @@ def _grouping_label(grouping, documents: pd.DataFrame) -> str:
     return f"{Path(grouping).name}@{file_version(grouping)}"
 
 
+def _lexicon_files(lexicons) -> dict[str, str]:
+    """sha256 of each lexicon file measure reads (the packaged ones by default)."""
+    if lexicons is None:
+        paths = sorted(measures.LEXICON_DIR.glob("*.csv"))
+    else:
+        paths = [lexicons] if isinstance(lexicons, (str, Path)) else list(lexicons)
+    return {Path(p).name: file_sha256(p) for p in paths}
+
+
 def provenance_record(corpus: Corpus, lexicons: pd.DataFrame, actors: pd.DataFrame, params: dict) -> dict:
     """What identifies a result: corpus hash and doc ids, lexicon and data versions, code, parameters."""
     return {
@@ -168,17 +413,126 @@ def provenance_record(corpus: Corpus, lexicons: pd.DataFrame, actors: pd.DataFra
 
 
 class Results(dict):
-    """The result tables by name (a dict), with the corpus they came from and their provenance record."""
+    """The result tables by name (a dict), with the corpus they came from and their provenance record.
 
-    def __init__(self, tables: dict[str, pd.DataFrame], *, corpus: Corpus, provenance: dict):
+    `stages_computed` / `stages_reused`: the pipeline stages this run computed and read from the cache.
+    """
+
+    def __init__(self, tables: dict[str, pd.DataFrame], *, corpus: Corpus, provenance: dict,
+                 stages_computed=(), stages_reused=()):
         super().__init__(tables)
         self.corpus = corpus
         self.provenance = provenance
+        self.stages_computed = list(stages_computed)
+        self.stages_reused = list(stages_reused)
+
+
+def _scores(sentences: pd.DataFrame, word_totals: pd.DataFrame, mask_words: list[str], runner: Runner) -> pd.DataFrame:
+    """sentence_scores: VADER of each distinct sentence text once in the whole corpus (syndicated copies
+    repeat sentences), in chunks; then each sentence's majority voice and section."""
+    texts = sentences["text"].tolist()
+    distinct = list(dict.fromkeys(texts))
+    chunks = [distinct[i:i + SCORE_CHUNK] for i in range(0, len(distinct), SCORE_CHUNK)]
+    scored = _concat(runner.map(_vader_chunk, chunks, desc="sentiment", total=len(distinct), mask=mask_words),
+                     ["compound", "pos", "neu", "neg", "compound_masked"])
+    at = pd.Index(distinct).get_indexer(texts)
+    keys = ["doc_id", "sentence_id"]
+    scores = pd.DataFrame({"doc_id": sentences["doc_id"].tolist(), "sentence_id": sentences["sentence_id"].tolist(),
+                           **{c: scored[c].to_numpy(float)[at] for c in scored.columns}})
+    scores = (sentences[["doc_id", "sentence_id", "section"]]
+              .merge(measures.sentence_voice(word_totals), on=keys, how="left")
+              .merge(scores, on=keys))
+    scores["voice"] = scores["voice"].fillna("own")
+    return scores[["doc_id", "sentence_id", "voice", "compound", "pos", "neu", "neg", "compound_masked", "section"]]
+
+
+def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_units, actor_sentences, categories,
+                    n_boot, n_perm, seed, dedup, alpha_0) -> pd.DataFrame:
+    """One independent piece of the corpus-level step, as rows of estimates, differences or
+    distinctive_terms. Each is deterministic (bootstrap and permutation draws are keyed by unit and
+    contrast), so the engine that runs it cannot change it.
+
+    ("rates" | "sentiment", unit_type, unit_col, n_boot, score_col, doc_ids): estimates of a unit type;
+    doc_ids (document units only) restricts them to a chunk of documents, each document's estimate
+    depending on its own rows alone. ("actor", name): sentiment of the sentences naming an actor, per
+    outlet and group. ("difference" | "distinctive", group_a, group_b): a contrast.
+    """
+    kind, options = task[0], {"seed": seed, "dedup": dedup}
+    if kind in ("rates", "sentiment"):
+        _, unit_type, unit_col, boot, score_col, doc_ids = task
+        if doc_ids is not None:
+            doc_units = doc_units[doc_units["doc_id"].isin(doc_ids)]
+            counts, word_totals, scores = (t[t["doc_id"].isin(doc_ids)] for t in (counts, word_totals, scores))
+        if kind == "rates":
+            # a chunk of documents reports the corpus's (lexicon, category) pairs, as the whole would
+            return compare.estimate_rates(counts, word_totals, doc_units, unit_type=unit_type, unit_col=unit_col,
+                                          n_boot=boot, categories=categories if doc_ids is not None else None,
+                                          **options)
+        part = compare.estimate_sentiment(scores, doc_units, unit_type=unit_type, unit_col=unit_col, n_boot=boot,
+                                          score_col=score_col, **options)
+        return part.assign(measure=part["measure"] + ("_masked" if score_col == "compound_masked" else ""))
+    if kind == "actor":
+        sents = actor_sentences[actor_sentences["actor"] == task[1]]
+        subset = scores.merge(sents[["doc_id", "sentence_id"]], on=["doc_id", "sentence_id"])
+        parts = [compare.estimate_sentiment(subset, doc_units, unit_type=unit_type, unit_col=unit_col, n_boot=n_boot,
+                                            **options) for unit_type, unit_col in (("outlet", "outlet"), ("group", "group"))]
+        return pd.concat([p.assign(lexicon=actors_mod.ACTOR_LEXICON, category=task[1]) for p in parts],
+                         ignore_index=True)
+    if kind == "difference":
+        return compare.group_differences(counts, word_totals, scores, doc_units, group_col="group", group_a=task[1],
+                                         group_b=task[2], n_boot=n_boot, n_perm=n_perm, **options)
+    return compare.distinctive_terms(terms, doc_units, group_col="group", group_a=task[1], group_b=task[2],
+                                     alpha_0=alpha_0, dedup=dedup)
+
+
+def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, runner: Runner, chunk_size: int, pair,
+                dedup, alpha_0, seed, n_boot, n_perm, doc_intervals) -> dict:
+    """The corpus-level step: estimates, differences and distinctive terms from the combined counts,
+    as independent tasks on the engine (`_aggregate_task`), joined in a fixed order."""
+    # Documents without a group stay in doc_units: the contrasts leave them out (with a warning), the
+    # log-odds prior (the whole corpus) keeps them.
+    doc_units = docs[["doc_id", "outlet", "group"]].assign(exclude_body=docs["duplicate_of"] != "")
+    counts = measures.match_counts(matches)
+    doc_ids = sorted(doc_units["doc_id"], key=str)  # document estimates come in this order
+    doc_chunks = [doc_ids[i:i + chunk_size] for i in range(0, len(doc_ids), chunk_size)]
+    estimate_tasks = []
+    for unit_type, unit_col in (("document", "doc_id"), ("outlet", "outlet"), ("group", "group")):
+        boot = n_boot if unit_type != "document" or doc_intervals else 0
+        for kind, score_col in (("rates", None), ("sentiment", "compound"), ("sentiment", "compound_masked")):
+            estimate_tasks += [(kind, unit_type, unit_col, boot, score_col, ids)
+                               for ids in (doc_chunks if unit_type == "document" else [None])]
+    actor_sentences = actors_mod.actor_sentences(mentions)
+    estimate_tasks += [("actor", actor) for actor in sorted(actor_sentences["actor"].unique())]
+    groups = sorted(doc_units["group"].dropna().unique(), key=str)
+    difference_tasks = [("difference", g, compare.REST) for g in groups] if len(groups) > 1 else []
+    distinctive_tasks = [("distinctive", g, compare.REST) for g in groups]
+    if pair:
+        difference_tasks.append(("difference", *pair))
+        distinctive_tasks.append(("distinctive", *pair))
+    tasks = estimate_tasks + difference_tasks + distinctive_tasks
+    parts = runner.map(_aggregate_task, tasks, desc="aggregates", size=lambda _: 1, total=len(tasks), unit="task",
+                       counts=counts, word_totals=word_totals, scores=scores, terms=terms, doc_units=doc_units,
+                       actor_sentences=actor_sentences, categories=list(counts[["lexicon", "category"]].drop_duplicates().itertuples(index=False, name=None)),
+                       n_boot=n_boot, n_perm=n_perm, seed=seed, dedup=dedup, alpha_0=alpha_0)
+    estimates, rest = parts[:len(estimate_tasks)], parts[len(estimate_tasks):]
+    differences, distinctive = rest[:len(difference_tasks)], rest[len(difference_tasks):]
+    return {
+        "estimates": pd.concat(estimates, ignore_index=True),
+        "differences": pd.concat(differences, ignore_index=True) if differences else
+        pd.DataFrame(columns=compare.DIFFERENCE_COLUMNS),
+        "distinctive_terms": pd.concat(distinctive, ignore_index=True),
+        "actor_labels": actors_mod.actor_labels(mentions, docs),
+        "attribution": actors_mod.attribution_verbs(matches, spans),
+        "sourcing": actors_mod.sourcing(docs, spans, word_totals, matches),
+    }
 
 
 def measure(corpus_or_path, *, out=None, lexicons=None, grouping=None, group_a=None, group_b=None,
             dedup="drop_copies", mask=None, actors=None, alpha_0=None, seed=0, engine="pandas", workers=1,
-            n_boot=2000, n_perm=10000, doc_intervals=False, fmt="csv") -> Results:
+            n_boot=2000, n_perm=10000, doc_intervals=False, fmt="csv", cache_dir=None, scheduler=None,
+            progress=None, chunk_size=DEFAULT_CHUNK_SIZE, text_col=None, outlet_col=None, id_col=None,
+            date_col=None, title_col=None, url_col=None, author_col=None, group_col=None,
+            rules=None) -> Results:
     """Every measure of a corpus: matches, sentence scores, estimates, differences, distinctive terms,
     actor labels, attribution verbs and sourcing.
 
@@ -186,83 +540,97 @@ def measure(corpus_or_path, *, out=None, lexicons=None, grouping=None, group_a=N
     is contrasted with the rest, plus group_a against group_b when given. With `out`, the tables are
     written there (CSV, or Parquet with fmt="parquet") with `provenance.json`. The returned
     `Results` is a dict of the tables that also carries `.corpus` and `.provenance`.
+
+    A path is loaded as `load_corpus` does (the column mapping and `rules` apply to it). Engines:
+    engine="pandas" runs the document-local steps in this process, or with workers=N in N
+    processes; engine="dask" on the cluster at `scheduler` (address or distributed.Client), else on
+    a LocalCluster of `workers` processes. Results are the same on every engine. With `cache_dir`,
+    each stage is cached there and reused while its inputs are unchanged (docs/scaling.md).
     """
     if dedup not in compare.DEDUP:
         raise ValueError(f"dedup={dedup!r} is not one of {list(compare.DEDUP)}")
     if engine not in ENGINES:
         raise ValueError(f"engine={engine!r} is not available; choose one of {list(ENGINES)}")
-    if workers != 1:
-        raise ValueError(f"workers={workers!r}: this version runs in one process; use workers=1")
-    corpus = corpus_or_path if isinstance(corpus_or_path, Corpus) else load_corpus(corpus_or_path, grouping=grouping)
-    if grouping is not None and isinstance(corpus_or_path, Corpus):
-        corpus.documents["group"] = apply_grouping(corpus.documents, grouping)
+    _check_chunk_size(chunk_size)
+    mapping = {"text_col": text_col, "outlet_col": outlet_col, "id_col": id_col, "date_col": date_col,
+               "title_col": title_col, "url_col": url_col, "author_col": author_col, "group_col": group_col}
+    if isinstance(corpus_or_path, Corpus) and (any(mapping.values()) or rules is not None):
+        raise ValueError("the column mapping and rules apply when loading a path; this corpus is already loaded")
+    cache, log = StageCache(cache_dir), StageLog()
+    with Runner(engine, workers, scheduler, progress) as runner:
+        if isinstance(corpus_or_path, Corpus):
+            corpus = corpus_or_path
+            if grouping is not None:
+                corpus.documents["group"] = apply_grouping(corpus.documents, grouping)
+        else:
+            corpus = _load(corpus_or_path, mapping, grouping=grouping, rules=rules, runner=runner, cache=cache,
+                           log=log, chunk_size=chunk_size)
+        results = _measure(corpus, runner, cache, log, lexicons=lexicons, grouping=grouping, group_a=group_a,
+                           group_b=group_b, dedup=dedup, mask=mask, actors=actors, alpha_0=alpha_0, seed=seed,
+                           n_boot=n_boot, n_perm=n_perm, doc_intervals=doc_intervals, chunk_size=chunk_size)
+    if out is not None:
+        write_tables({**corpus.tables(), **results}, out, fmt=fmt)
+        (Path(out) / "provenance.json").write_text(json.dumps(results.provenance, indent=2, sort_keys=True) + "\n")
+    return results
+
+
+def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *, lexicons, grouping, group_a,
+             group_b, dedup, mask, actors, alpha_0, seed, n_boot, n_perm, doc_intervals, chunk_size) -> Results:
     docs, sentences, spans = corpus.documents, corpus.sentences, corpus.spans
     pair = _check_groups(docs["group"], group_a, group_b)
     lexicon_table = measures.load_lexicons(lexicons)
     actor_table = actors_mod.load_actors(actors)
     mask_words = _mask_words(mask)
+    measures.score_sentences_masked(sentences.iloc[0:0], mask_words)  # checks the mask words
+    text_key = corpus.text_key()
+    chunk_docs = docs[["doc_id", "clean_text", "offset_map", "title_prefix"]] if "title_prefix" in docs else \
+        docs[["doc_id", "clean_text", "offset_map"]].assign(title_prefix=0)
+    chunks = document_chunks(chunk_docs, {"sentences": sentences, "spans": spans}, chunk_size)
 
-    raw = measures.match_documents(docs, measures.compile_matcher(lexicon_table))
-    raw = pd.concat([raw, measures.scare_quote_matches(docs, spans)], ignore_index=True)
-    matches = measures.annotate_matches(raw, docs, sentences, spans)
-    word_totals = text_model.word_voice_totals(docs, sentences, spans)
+    def each(fn, desc, **shared):
+        return runner.map(fn, chunks, desc=desc, size=_chunk_size, total=len(docs), **shared)
 
-    scores = measures.score_sentences(sentences).merge(
-        measures.score_sentences_masked(sentences, mask_words), on=["doc_id", "sentence_id"])
-    scores = (sentences[["doc_id", "sentence_id", "section"]]
-              .merge(measures.sentence_voice(word_totals), on=["doc_id", "sentence_id"], how="left")
-              .merge(scores, on=["doc_id", "sentence_id"]))
-    scores["voice"] = scores["voice"].fillna("own")
-    scores = scores[["doc_id", "sentence_id", "voice", "compound", "pos", "neu", "neg", "compound_masked",
-                     "section"]]
+    def compute_words():
+        parts = each(_words_chunk, "words")
+        return {"word_totals": _combine(parts, "word_totals", sort=["doc_id"]),
+                "term_counts": _combine(parts, "term_counts", sort=["doc_id", "term", "voice", "section"])}
 
-    doc_units = docs[["doc_id", "outlet", "group"]].assign(exclude_body=docs["duplicate_of"] != "")
-    counts = measures.match_counts(matches)
-    options = {"seed": seed, "dedup": dedup}
-    units = (("document", "doc_id"), ("outlet", "outlet"), ("group", "group"))
-    estimates = []
-    for unit_type, unit_col in units:
-        boot = n_boot if unit_type != "document" or doc_intervals else 0
-        estimates.append(compare.estimate_rates(counts, word_totals, doc_units, unit_type=unit_type,
-                                                unit_col=unit_col, n_boot=boot, **options))
-        for score_col, suffix in (("compound", ""), ("compound_masked", "_masked")):
-            part = compare.estimate_sentiment(scores, doc_units, unit_type=unit_type, unit_col=unit_col,
-                                              n_boot=boot, score_col=score_col, **options)
-            estimates.append(part.assign(measure=part["measure"] + suffix))
+    def compute_matches():
+        parts = each(_matches_chunk, "matches", matcher=measures.compile_matcher(lexicon_table))
+        return {"matches": _combine(parts, "matches", sort=["doc_id", "start", "lexicon", "end"],
+                                    columns=measures.MATCHES_COLUMNS)}
 
-    mentions = actors_mod.actor_mentions(docs, sentences, spans, actor_table)
-    for actor, sents in actors_mod.actor_sentences(mentions).groupby("actor", sort=True):
-        subset = scores.merge(sents[["doc_id", "sentence_id"]], on=["doc_id", "sentence_id"])
-        for unit_type, unit_col in units[1:]:
-            part = compare.estimate_sentiment(subset, doc_units, unit_type=unit_type, unit_col=unit_col,
-                                              n_boot=n_boot, **options)
-            estimates.append(part.assign(lexicon=actors_mod.ACTOR_LEXICON, category=actor))
-    estimates = pd.concat(estimates, ignore_index=True)
+    def compute_actors():
+        parts = each(_actors_chunk, "actors", actors=actor_table)
+        return {"mentions": _combine(parts, "mentions", sort=["doc_id", "start", "end"])}
 
-    grouped = doc_units.dropna(subset=["group"])
-    differences = compare.contrast_all(counts, word_totals, scores, grouped, group_col="group", pair=pair,
-                                       n_boot=n_boot, n_perm=n_perm, **options)
-    terms = measures.term_counts(docs, sentences, spans)
-    contrasts = [(g, compare.REST) for g in sorted(grouped["group"].unique())] + ([pair] if pair else [])
-    distinctive = pd.concat([compare.distinctive_terms(terms, grouped, group_col="group", group_a=a, group_b=b,
-                                                       alpha_0=alpha_0, dedup=dedup) for a, b in contrasts],
-                            ignore_index=True)
-
-    tables = {
-        "matches": matches,
-        "sentence_scores": scores,
-        "estimates": estimates,
-        "differences": differences,
-        "distinctive_terms": distinctive,
-        "actor_labels": actors_mod.actor_labels(mentions, docs),
-        "attribution": actors_mod.attribution_verbs(matches, spans),
-        "sourcing": actors_mod.sourcing(docs, spans, word_totals, matches),
-    }
-    params = {"grouping": _grouping_label(grouping, docs), "group_a": group_a,
-              "group_b": group_b, "dedup": dedup, "mask": mask_words, "alpha_0": alpha_0, "seed": seed,
-              "n_boot": n_boot, "n_perm": n_perm, "doc_intervals": doc_intervals}
+    words_key, words = run_stage(cache, log, "words", {"text": text_key}, compute_words)
+    matches_key, found = run_stage(cache, log, "matches", {"text": text_key, "lexicons": _lexicon_files(lexicons)},
+                                   compute_matches)
+    actors_key, mentions = run_stage(cache, log, "actors",
+                                     {"text": text_key, "actors": file_sha256(actors or actors_mod.DEFAULT_ACTORS)},
+                                     compute_actors)
+    scores_inputs = {"text": text_key, "words": words_key, "mask": mask_words,
+                     "vader": metadata.version("vaderSentiment")}
+    scores_key, scores = run_stage(cache, log, "scores", scores_inputs,
+                                   lambda: {"sentence_scores": _scores(sentences, words["word_totals"], mask_words,
+                                                                       runner)})
+    matches, scores = found["matches"], scores["sentence_scores"]
+    params = {"grouping": _grouping_label(grouping, docs), "group_a": group_a, "group_b": group_b, "dedup": dedup,
+              "mask": mask_words, "alpha_0": alpha_0, "seed": seed, "n_boot": n_boot, "n_perm": n_perm,
+              "doc_intervals": doc_intervals}
+    # What the aggregates read of the documents: each one's outlet, group (under this grouping) and copy
+    # status, hashed, so a grouping given as a file, a column or a Corpus's own groups all count.
+    units = docs[["doc_id", "outlet", "group", "duplicate_of"]]
+    aggregate_inputs = {"words": words_key, "matches": matches_key, "actors": actors_key, "scores": scores_key,
+                        "units": hashlib.sha256(pd.util.hash_pandas_object(units, index=False).to_numpy()
+                                                .tobytes()).hexdigest(),
+                        **{k: v for k, v in params.items() if k not in ("grouping", "mask")}}
+    _, aggregates = run_stage(cache, log, "aggregates", aggregate_inputs, lambda: _aggregates(
+        docs, spans, matches, words["word_totals"], words["term_counts"], scores, mentions["mentions"], runner=runner,
+        chunk_size=chunk_size, pair=pair, dedup=dedup, alpha_0=alpha_0, seed=seed, n_boot=n_boot, n_perm=n_perm,
+        doc_intervals=doc_intervals))
+    tables = {"matches": matches, "sentence_scores": scores, **aggregates}
+    tables = {name: tables[name] for name in MEASURE_TABLES}
     record = provenance_record(corpus, lexicon_table, actor_table, params)
-    if out is not None:
-        write_tables({**corpus.tables(), **tables}, out, fmt=fmt)
-        (Path(out) / "provenance.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-    return Results(tables, corpus=corpus, provenance=record)
+    return Results(tables, corpus=corpus, provenance=record, stages_computed=log.computed, stages_reused=log.reused)

@@ -57,3 +57,12 @@ def code_hash() -> str:
             digest.update(path.relative_to(PACKAGE_DIR).as_posix().encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]
+
+
+def keyed_rng(seed: int, *key):
+    """A numpy Generator seeded by sha256 of (seed, key): stable across runs and processes (unlike
+    hash()) and independent of which other keys are drawn, so order and partitioning never change it."""
+    import numpy as np
+
+    digest = hashlib.sha256(json.dumps([seed, *map(str, key)]).encode("utf-8")).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "big"))

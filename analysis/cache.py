@@ -1,0 +1,150 @@
+"""On-disk cache of pipeline stages: Parquet tables under a content key, written atomically.
+
+An entry is a folder `<cache_dir>/<stage>/<key>/` with one Parquet file per table and a
+`manifest.json` (written last) that lists each file's sha256, size, rows and column dtypes. The
+entry is built in a temporary folder and renamed into place, so an interrupted run leaves no
+entry, only a temporary folder that is never read. An entry whose manifest is missing or whose
+files do not match it is removed and rebuilt, never read. The key is the sha256 of the stage's
+inputs (see `stage_key`); docs/scaling.md describes the stages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.provenance import __version__, canonical_json, code_hash
+
+CACHE_FORMAT = 1
+MANIFEST = "manifest.json"
+logger = logging.getLogger(__name__)
+
+
+def stage_key(stage: str, inputs: dict) -> str:
+    """sha256 of a stage's name, its inputs (file hashes, parameters, upstream keys), the package
+    version and `code_hash()` (canonical JSON, so equal inputs give an equal key)."""
+    record = {"stage": stage, "inputs": inputs, "package_version": __version__, "code_hash": code_hash(),
+              "cache_format": CACHE_FORMAT}
+    return hashlib.sha256(canonical_json(record).encode("utf-8")).hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@dataclass
+class StageLog:
+    """Which stages a run computed and which it read from the cache, in order."""
+
+    computed: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+
+
+class StageCache:
+    """Stage tables on disk (`root=None`: no cache, every stage is computed)."""
+
+    def __init__(self, root: str | Path | None):
+        self.root = Path(root) if root is not None else None
+
+    def entry(self, stage: str, key: str) -> Path:
+        return self.root / stage / key
+
+    def load(self, stage: str, key: str) -> dict[str, pd.DataFrame] | None:
+        """The stage's tables if a complete, intact entry exists; a damaged one is removed (None)."""
+        if self.root is None:
+            return None
+        folder = self.entry(stage, key)
+        if not folder.exists():
+            return None
+        try:
+            return self._read(folder, stage, key)
+        except Exception as exc:  # noqa: BLE001 - any damage means: rebuild, never read
+            warnings.warn(f"cache entry {stage}/{key[:12]} is damaged ({exc}); it is removed and rebuilt",
+                          stacklevel=3)
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
+
+    @staticmethod
+    def _read(folder: Path, stage: str, key: str) -> dict[str, pd.DataFrame]:
+        manifest_path = folder / MANIFEST
+        if not manifest_path.is_file():
+            raise ValueError("no manifest (an interrupted write)")
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("stage") != stage or manifest.get("key") != key or manifest.get("format") != CACHE_FORMAT:
+            raise ValueError("its manifest names another stage, key or format")
+        tables = {}
+        for name, info in manifest["tables"].items():
+            path = folder / info["file"]
+            if path.stat().st_size != info["bytes"]:
+                raise ValueError(f"{info['file']} has {path.stat().st_size} bytes, the manifest says {info['bytes']}")
+            if _file_sha256(path) != info["sha256"]:
+                raise ValueError(f"{info['file']} does not match its checksum")
+            table = pd.read_parquet(path)
+            if len(table) != info["rows"] or list(table.columns) != info["columns"]:
+                raise ValueError(f"{info['file']} does not have the rows and columns the manifest lists")
+            tables[name] = _restore_dtypes(table, dict(zip(info["columns"], info["dtypes"])))
+        return tables
+
+    def store(self, stage: str, key: str, tables: dict[str, pd.DataFrame], inputs: dict) -> None:
+        """Write the entry to a temporary folder, manifest last, then rename it into place."""
+        if self.root is None:
+            return
+        final = self.entry(stage, key)
+        tmp = final.parent / f".tmp-{key[:12]}-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir(parents=True)
+        try:
+            listed = {}
+            for name, table in tables.items():
+                path = tmp / f"{name}.parquet"
+                table.to_parquet(path, index=False)
+                listed[name] = {"file": path.name, "sha256": _file_sha256(path), "bytes": path.stat().st_size,
+                                "rows": len(table), "columns": [str(c) for c in table.columns],
+                                "dtypes": [str(t) for t in table.dtypes]}
+            manifest = {"stage": stage, "key": key, "format": CACHE_FORMAT, "inputs": inputs, "tables": listed}
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str) + "\n",
+                                        encoding="utf-8")
+            if final.exists():  # written meanwhile by another run with the same key: same content
+                shutil.rmtree(tmp)
+            else:
+                os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
+def _restore_dtypes(table: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
+    """Parquet reads text columns as `str`; columns that were `object` become `object` again (None
+    where the value is missing), so a cached table equals the computed one."""
+    for column, dtype in dtypes.items():
+        if dtype == "object" and str(table[column].dtype) != "object":
+            values = table[column].astype(object)
+            table[column] = values.where(values.notna(), None)
+    return table
+
+
+def run_stage(cache: StageCache, log: StageLog, stage: str, inputs: dict, compute) -> tuple[str, dict]:
+    """The stage's key and tables: read from the cache, or computed by `compute()` and stored."""
+    key = stage_key(stage, inputs)
+    tables = cache.load(stage, key)
+    if tables is not None:
+        log.reused.append(stage)
+        logger.info("stage %s: read from the cache (%s)", stage, key[:12])
+        return key, tables
+    tables = compute()
+    log.computed.append(stage)
+    logger.info("stage %s: computed (%s)", stage, key[:12])
+    cache.store(stage, key, tables, inputs)
+    return key, tables

@@ -1,0 +1,144 @@
+"""Where the document-local steps run: one process, several worker processes, or a Dask cluster.
+
+Every engine does one thing, `Runner.map(fn, chunks, **shared)`: call `fn(chunk, **shared)` on each
+chunk of documents and return the results in chunk order. The pipeline hands every engine the same
+functions and the same chunks, and combines the results itself, so the engines cannot disagree.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Self
+
+ENGINES = ("pandas", "dask")
+
+
+def show_progress(progress: bool | None) -> bool:
+    """Progress bars: as asked, or by default only on a terminal and never in CI (env CI set)."""
+    if progress is not None:
+        return bool(progress)
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+class Runner:
+    """Runs `fn` over chunks with the chosen engine; a context manager that owns its workers.
+
+    engine="pandas": in this process (workers=1) or in `workers` processes (ProcessPoolExecutor).
+    engine="dask": on the Dask cluster at `scheduler` (an address such as "tcp://host:8786", or a
+    `distributed.Client`), else on a LocalCluster with `workers` worker processes (default: one
+    per core).
+    """
+
+    def __init__(self, engine: str = "pandas", workers: int = 1, scheduler=None, progress: bool | None = None):
+        if engine not in ENGINES:
+            raise ValueError(f"engine={engine!r} is not available; choose one of {list(ENGINES)}")
+        if int(workers) != workers or workers < 1:
+            raise ValueError(f"workers={workers!r} must be a positive integer")
+        if scheduler is not None and engine != "dask":
+            raise ValueError(f"scheduler={scheduler!r} needs engine='dask'")
+        self.engine, self.workers, self.scheduler = engine, int(workers), scheduler
+        self.progress = show_progress(progress)
+        self._client = self._cluster = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._client is not None and self._client is not self.scheduler:
+            self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+        self._client = self._cluster = None
+
+    def _bar(self, desc: str, total: int | None, unit: str):
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc=desc, unit=unit, disable=not self.progress, leave=False, dynamic_ncols=True)
+
+    def map(self, fn: Callable, chunks: Iterable, *, desc: str, size: Callable = len, total: int | None = None,
+            unit: str = "doc", **shared) -> list:
+        """[fn(chunk, **shared) for chunk in chunks], run by the engine; each chunk advances the progress
+        bar by `size(chunk)` units (documents by default), of `total` if known."""
+        with self._bar(desc, total, unit) as bar:
+            if self.engine == "dask":
+                return self._map_dask(fn, chunks, shared, size, bar)
+            if self.workers == 1:
+                out = []
+                for chunk in chunks:
+                    out.append(fn(chunk, **shared))
+                    bar.update(size(chunk))
+                return out
+            return self._map_pool(fn, chunks, shared, size, bar)
+
+    def _map_pool(self, fn, chunks, shared, size, bar) -> list:
+        # A pool per map, whose workers receive the shared inputs once (not with every chunk). The
+        # platform's start method; where it spawns (macOS, Windows), a script needs the
+        # `if __name__ == "__main__":` guard (docs/scaling.md).
+        with ProcessPoolExecutor(self.workers, initializer=_set_shared, initargs=(shared,)) as pool:
+            futures = {}
+            for i, chunk in enumerate(chunks):
+                futures[pool.submit(_call_shared, fn, chunk)] = (i, size(chunk))
+            out = [None] * len(futures)
+            for future in as_completed(futures):
+                i, n = futures[future]
+                out[i] = future.result()
+                bar.update(n)
+        return out
+
+    def client(self):
+        """The distributed.Client this runner uses (started on first use)."""
+        if self._client is None:
+            from distributed import Client, LocalCluster
+
+            if self.scheduler is None:
+                self._cluster = LocalCluster(n_workers=self.workers if self.workers > 1 else None,
+                                             threads_per_worker=1, dashboard_address=None,
+                                             silence_logs=logging.ERROR)
+                self._client = Client(self._cluster)
+            elif hasattr(self.scheduler, "submit"):
+                self._client = self.scheduler
+            else:
+                self._client = Client(self.scheduler)
+        return self._client
+
+    def _map_dask(self, fn, chunks, shared, size, bar) -> list:
+        from distributed import as_completed as dask_completed
+
+        client = self.client()
+        # Shared inputs (compiled lexicons, rules) go to every worker once, not with every task.
+        [shared_future] = client.scatter([shared], broadcast=True, hash=False)
+        futures, sizes = [], []
+        for chunk in chunks:
+            [chunk_future] = client.scatter([chunk], hash=False)
+            futures.append(client.submit(_call, fn, chunk_future, shared_future, pure=False))
+            sizes.append(size(chunk))
+        position = {future.key: i for i, future in enumerate(futures)}
+        out = [None] * len(futures)
+        for future in dask_completed(futures):
+            i = position[future.key]
+            out[i] = future.result()
+            bar.update(sizes[i])
+        return out
+
+
+def _call(fn: Callable, chunk, shared: dict):
+    return fn(chunk, **shared)
+
+
+_SHARED: dict = {}
+
+
+def _set_shared(shared: dict) -> None:
+    _SHARED.clear()
+    _SHARED.update(shared)
+
+
+def _call_shared(fn: Callable, chunk):
+    return fn(chunk, **_SHARED)

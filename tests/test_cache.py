@@ -1,0 +1,183 @@
+"""The stage cache: what a change of input recomputes, what it reuses, and damaged entries rebuilt.
+
+Stages, in order: corpus, text, words, matches, actors, scores, aggregates (docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis import cache as cache_mod
+from analysis import measures
+from analysis.cli import main
+from analysis.pipeline import load_corpus, measure
+
+PROJECT = Path(__file__).resolve().parent.parent
+SEEDS = PROJECT / "seeds"
+ALL = ["corpus", "text", "words", "matches", "actors", "scores", "aggregates"]
+FAST = {"n_boot": 50, "n_perm": 100}
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    """One run of the seeds into a fresh cache (computing every stage)."""
+    cache_dir = tmp_path_factory.mktemp("first") / "cache"
+    first = measure(SEEDS, cache_dir=cache_dir, **FAST)
+    assert first.stages_computed == ALL
+    return cache_dir, first
+
+
+@pytest.fixture
+def cached(first_run, tmp_path):
+    """A copy of the first run's cache for this test to change, and the first run's results."""
+    cache_dir, first = first_run
+    return shutil.copytree(cache_dir, tmp_path / "cache"), first
+
+
+def all_tables(results) -> dict[str, pd.DataFrame]:
+    return {**results.corpus.tables(), **results}
+
+
+def test_a_second_run_reads_every_stage_and_gives_identical_tables(cached, tmp_path):
+    cache_dir, first = cached
+    again = measure(SEEDS, cache_dir=cache_dir, **FAST, out=tmp_path / "out", fmt="parquet", chunk_size=2)
+    assert again.stages_computed == []
+    assert again.stages_reused == ALL
+    for name, table in all_tables(first).items():
+        pd.testing.assert_frame_equal(all_tables(again)[name], table, check_exact=True, obj=name)
+    for name in ("documents", "paragraphs", "sentences", "spans"):  # the in-memory corpus too
+        mine, theirs = getattr(again.corpus, name), getattr(first.corpus, name)
+        pd.testing.assert_frame_equal(mine.drop(columns="offset_map", errors="ignore"),
+                                      theirs.drop(columns="offset_map", errors="ignore"), check_exact=True)
+    assert all((a == b).all() for a, b in zip(again.corpus.documents["offset_map"], first.corpus.documents["offset_map"]))
+
+
+def test_without_a_cache_dir_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert measure(SEEDS, **FAST).stages_computed == ALL
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_changed_lexicon_recomputes_matches_and_aggregates_only(cached, tmp_path):
+    cache_dir, first = cached
+    lexicons = []
+    for path in sorted(measures.LEXICON_DIR.glob("*.csv")):
+        lexicons.append(shutil.copy(path, tmp_path / path.name))
+    loaded = tmp_path / "loaded.csv"
+    table = pd.read_csv(loaded, dtype=str, keep_default_na=False)
+    table = table[table["term"] != "regime"]
+    table.to_csv(loaded, index=False)
+    again = measure(SEEDS, cache_dir=cache_dir, lexicons=lexicons, **FAST)
+    assert again.stages_computed == ["matches", "aggregates"]
+    assert "regime" in set(first["matches"]["term"]) and "regime" not in set(again["matches"]["term"])
+
+
+def test_changed_rules_recompute_every_stage(cached, tmp_path):
+    cache_dir, _ = cached
+    rules = tmp_path / "rules.csv"
+    text = (PROJECT / "analysis" / "data" / "boilerplate_rules.csv").read_text(encoding="utf-8")
+    rules.write_text(text + "extra_rule,line,any,^Never matches this line$,removed,,test,\n", encoding="utf-8")
+    assert measure(SEEDS, cache_dir=cache_dir, rules=rules, **FAST).stages_computed == ALL
+
+
+def test_changed_code_recomputes_every_stage(cached, monkeypatch):
+    cache_dir, _ = cached
+    monkeypatch.setattr(cache_mod, "code_hash", lambda: "another-code")
+    assert measure(SEEDS, cache_dir=cache_dir, **FAST).stages_computed == ALL
+
+
+def test_a_changed_document_recomputes_every_stage(cached, tmp_path):
+    cache_dir, _ = cached
+    folder = shutil.copytree(SEEDS, tmp_path / "seeds")
+    path = folder / "004_dc08a94d67cfac3a.txt"
+    path.write_text(path.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    assert measure(folder, cache_dir=cache_dir, **FAST).stages_computed == ALL
+
+
+def test_the_same_files_in_another_folder_are_served_from_the_cache(cached, tmp_path):
+    cache_dir, _ = cached
+    folder = shutil.copytree(SEEDS, tmp_path / "elsewhere")
+    assert measure(folder, cache_dir=cache_dir, **FAST).stages_computed == []
+
+
+@pytest.mark.parametrize(("change", "recomputed"), [
+    ({"mask": ["coup"]}, ["scores", "aggregates"]),
+    ({"seed": 1}, ["aggregates"]),
+    ({"group_a": "newspaper", "group_b": "socialist_press"}, ["aggregates"]),
+    ({"grouping": SEEDS / "groupings" / "socialist_vs_mainstream.csv"}, ["aggregates"]),
+    ({"actors": "copy"}, ["actors", "aggregates"]),
+])
+def test_a_changed_parameter_recomputes_only_the_stages_that_read_it(cached, tmp_path, change, recomputed):
+    cache_dir, _ = cached
+    if change.get("actors") == "copy":
+        actors = pd.read_csv(PROJECT / "analysis" / "data" / "actors.csv", dtype=str, keep_default_na=False)
+        actors.iloc[:-1].to_csv(tmp_path / "actors.csv", index=False)
+        change = {"actors": tmp_path / "actors.csv"}
+    assert measure(SEEDS, cache_dir=cache_dir, **FAST, **change).stages_computed == recomputed
+
+
+def test_a_truncated_cache_file_is_detected_and_rebuilt(cached):
+    cache_dir, first = cached
+    [entry] = (cache_dir / "matches").iterdir()
+    path = entry / "matches.parquet"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.warns(UserWarning, match=r"cache entry matches/\w+ is damaged \(matches.parquet has \d+ bytes, the "
+                                         r"manifest says \d+\); it is removed and rebuilt"):
+        again = measure(SEEDS, cache_dir=cache_dir, **FAST)
+    assert again.stages_computed == ["matches"]
+    pd.testing.assert_frame_equal(again["matches"], first["matches"], check_exact=True)
+    assert measure(SEEDS, cache_dir=cache_dir, **FAST).stages_computed == []
+
+
+def test_a_changed_byte_fails_the_checksum_and_is_rebuilt(cached):
+    cache_dir, _ = cached
+    [entry] = (cache_dir / "scores").iterdir()
+    path = entry / "sentence_scores.parquet"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.warns(UserWarning, match="does not match its checksum"):
+        assert measure(SEEDS, cache_dir=cache_dir, **FAST).stages_computed == ["scores"]
+
+
+def test_an_entry_without_its_manifest_is_an_interrupted_write_and_is_rebuilt(cached):
+    cache_dir, _ = cached
+    [entry] = (cache_dir / "text").iterdir()
+    (entry / "manifest.json").unlink()
+    with pytest.warns(UserWarning, match=r"no manifest \(an interrupted write\)"):
+        assert load_corpus(SEEDS, cache_dir=cache_dir).stages_computed == ["text"]
+
+
+def test_a_left_over_temporary_folder_is_never_read(cached):
+    cache_dir, _ = cached
+    [entry] = (cache_dir / "aggregates").iterdir()
+    shutil.move(entry, entry.parent / f".tmp-{entry.name[:12]}-deadbeef")
+    assert measure(SEEDS, cache_dir=cache_dir, **FAST).stages_computed == ["aggregates"]
+
+
+def test_identical_sentences_are_scored_once_across_chunks(monkeypatch):
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    scored = []
+    original = SentimentIntensityAnalyzer.polarity_scores
+    monkeypatch.setattr(SentimentIntensityAnalyzer, "polarity_scores",
+                        lambda self, text: scored.append(text) or original(self, text))
+    results = measure(SEEDS, chunk_size=1, **FAST)  # the repost (000) and the Times (002): other chunks
+    texts = results.corpus.sentences["text"]
+    assert texts.duplicated().sum() > 20
+    assert len(scored) == 2 * texts.nunique()  # once plain, once with the topic words masked
+
+
+def test_the_command_line_caches_under_the_current_folder_by_default(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = ["measure", str(SEEDS), "--out", "out", "--n-boot", "50", "--n-perm", "100"]
+    assert main(args) == 0
+    assert sorted(p.name for p in (tmp_path / ".framing-lens-cache").iterdir()) == sorted(ALL)
+    capsys.readouterr()
+    assert main([*args, "--format", "parquet"]) == 0
+    assert "from the cache: corpus, text, words, matches, actors, scores, aggregates; computed: nothing" in \
+        capsys.readouterr().err

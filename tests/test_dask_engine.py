@@ -1,0 +1,83 @@
+"""Every engine gives the pandas engine's results: Dask on a two-worker cluster, and worker processes.
+
+The corpus is the seeds plus synthetic articles, cut into chunks of a few documents, so copies and
+their originals sit in different partitions and every corpus-level step has several chunks to combine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.pipeline import load_corpus, measure
+from analysis.synthetic import folder_as_table, synthetic_articles
+
+PROJECT = Path(__file__).resolve().parent.parent
+MAPPING = {"text_col": "body", "outlet_col": "outlet", "id_col": "id", "date_col": "date", "title_col": "title",
+           "group_col": "group"}
+OPTIONS = {"n_boot": 200, "n_perm": 500, "group_a": "newspaper", "group_b": "socialist_press"}
+
+
+@pytest.fixture(scope="module")
+def articles(tmp_path_factory) -> Path:
+    seeds = folder_as_table(PROJECT / "seeds")
+    extra = synthetic_articles(load_corpus(PROJECT / "seeds").sentences, 12, seed=3, n_outlets=4, copy_share=0.2)
+    path = tmp_path_factory.mktemp("engines") / "articles.csv"
+    pd.concat([seeds, extra], ignore_index=True).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def pandas_run(articles):
+    return measure(articles, **MAPPING, **OPTIONS, chunk_size=4)
+
+
+def all_tables(results) -> dict[str, pd.DataFrame]:
+    return {**results.corpus.tables(), **results}
+
+
+def assert_same_results(mine, reference) -> None:
+    """Integer and text columns identical, floats within 1e-12, same rows in the same order."""
+    mine, reference = all_tables(mine), all_tables(reference)
+    assert sorted(mine) == sorted(reference)
+    for name, table in reference.items():
+        pd.testing.assert_frame_equal(mine[name], table, check_exact=False, rtol=0, atol=1e-12, obj=name)
+        floats = table.select_dtypes("number").columns
+        ints = [c for c in floats if np.issubdtype(table[c].dtype, np.integer)]
+        assert mine[name][ints].equals(table[ints]), name
+
+
+def test_the_corpus_has_copies_across_the_dask_partitions_and_several_groups(pandas_run):
+    docs = pandas_run.corpus.documents
+    copies = docs[docs["duplicate_of"] != ""]
+    partition = {d: i // 2 for i, d in enumerate(docs["doc_id"])}  # chunk_size=2 on Dask below
+    assert any(partition[c] != partition[o] for c, o in zip(copies["doc_id"], copies["duplicate_of"]))
+    assert docs["group"].nunique() >= 4
+
+
+def test_dask_on_a_two_worker_cluster_gives_the_pandas_results(articles, pandas_run, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        on_dask = measure(articles, **MAPPING, **OPTIONS, chunk_size=2, engine="dask",
+                          scheduler=cluster.scheduler_address, cache_dir=tmp_path)
+        assert_same_results(on_dask, pandas_run)
+        # The engine is not part of a stage's key: a pandas run reads what the Dask run cached.
+        again = measure(articles, **MAPPING, **OPTIONS, cache_dir=tmp_path)
+    assert again.stages_computed == []
+    assert_same_results(again, pandas_run)
+
+
+def test_two_worker_processes_give_the_one_process_results(articles, pandas_run):
+    assert_same_results(measure(articles, **MAPPING, **OPTIONS, chunk_size=3, workers=2), pandas_run)
+
+
+def test_an_unknown_engine_or_a_bad_worker_count_is_named(articles):
+    with pytest.raises(ValueError, match=r"engine='spark' is not available; choose one of \['pandas', 'dask'\]"):
+        measure(articles, **MAPPING, engine="spark")
+    with pytest.raises(ValueError, match="workers=0 must be a positive integer"):
+        measure(articles, **MAPPING, workers=0)
+    with pytest.raises(ValueError, match="scheduler='tcp://x:8786' needs engine='dask'"):
+        measure(articles, **MAPPING, scheduler="tcp://x:8786")
