@@ -16,6 +16,7 @@ DEFAULT_CACHE_DIR = ".framing-lens-cache"
 NOTEBOOKS_DIR = PROJECT_DIR / "notebooks"
 FIGURES_DIR = PROJECT_DIR / "figures"
 BUILD_DIR = PROJECT_DIR / "build"
+WRITEUPS_DIR = PROJECT_DIR / "writeups"
 
 
 def _add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
@@ -101,7 +102,40 @@ def cmd_figures(args) -> int:
                             out_dir=FIGURES_DIR)
     print(f"figures: {FIGURES_DIR.relative_to(PROJECT_DIR)}/ ({len(run_list) - len(failures)} of {len(run_list)} "
           "runs succeeded)")
-    return 1 if failures else 0
+    writeups_status = _render_writeups()
+    return 1 if failures or writeups_status else 0
+
+
+def _render_writeups() -> int:
+    """Render every write-up of writeups/ (HTML, PDF, LaTeX tables) from the figures just made."""
+    from analysis import writeup
+
+    status = writeup.render_all(WRITEUPS_DIR)
+    print(f"write-ups: {WRITEUPS_DIR.relative_to(PROJECT_DIR)}/{writeup.RENDERED}/")
+    return status
+
+
+def cmd_writeup(args) -> int:
+    """Render the write-ups (or the one named), or check / re-lock what they cite."""
+    from analysis import writeup
+
+    paths = writeup.find_writeups(WRITEUPS_DIR, args.name)
+    if args.check:
+        failed = 0
+        for path in paths:
+            problems = writeup.check(path)
+            if problems:
+                failed = 1
+                print(f"{path.name}: {len(problems)} citation(s) changed since the lock (re-read the text, then "
+                      f"`python -m analysis writeup {path.stem} --lock`):\n  " + "\n  ".join(problems), file=sys.stderr)
+            else:
+                print(f"{path.name}: every cited figure, number and table is as locked")
+        return failed
+    if args.lock:
+        for path in paths:
+            print(f"locked: {writeup.lock(path).relative_to(PROJECT_DIR)}")
+        return 0
+    return writeup.render_all(WRITEUPS_DIR, name=args.name)
 
 
 def cmd_kernel(args) -> int:
@@ -152,6 +186,14 @@ def build_parser() -> argparse.ArgumentParser:
     kernel.set_defaults(func=cmd_kernel)
     lab = sub.add_parser("lab", help="open JupyterLab on the project with its kernel")
     lab.set_defaults(func=cmd_lab)
+    writeup = sub.add_parser("writeup", help="render the write-ups of writeups/ to HTML and PDF, or check / re-lock "
+                                             "the figures and numbers they cite")
+    writeup.add_argument("name", nargs="?", help="one write-up (e.g. seed-framing; default: all)")
+    mode = writeup.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true",
+                      help="fail, naming each, if a cited figure is gone or its data changed or a cited number moved")
+    mode.add_argument("--lock", action="store_true", help="record what is cited now, after re-reading the text")
+    writeup.set_defaults(func=cmd_writeup)
     return parser
 
 

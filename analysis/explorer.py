@@ -8,6 +8,7 @@ import io
 import pandas as pd
 
 from analysis import measures, plots
+from analysis.compare import drop_copy_bodies
 from analysis.pipeline import Results
 
 VOICES = ("own", "quoted", "reported", "all")
@@ -28,11 +29,12 @@ def category_options(results: Results, lexicon: str) -> list[str]:
 
 def matching_sentences(results: Results, *, unit_type: str, units, lexicon: str, category: str, voice: str,
                        limit: int = 200) -> pd.DataFrame:
-    """The matches behind a chart, in context: the selected units' documents, lexicon, category, voice."""
+    """The matches behind a chart, in context: the selected units' documents, lexicon, category, voice.
+    As in the estimates, a syndicated copy's body is left out (its own lines stay)."""
     documents = results.corpus.documents
     column = {"outlet": "outlet", "group": "group"}[unit_type]
     doc_ids = documents.loc[documents[column].isin(list(units)), "doc_id"]
-    matches = results["matches"]
+    matches = drop_copy_bodies(results["matches"], documents.assign(exclude_body=documents["duplicate_of"] != ""))
     chosen = matches[matches["doc_id"].isin(doc_ids) & (matches["lexicon"] == lexicon)]
     if category != "all":
         chosen = chosen[chosen["category"] == category]
@@ -55,8 +57,6 @@ def figure_image(fig, *, dpi: int = 110):
 def explorer(results: Results):
     """The widget: unit type, units, lexicon, category and voice selectors above a chart and a table."""
     import ipywidgets as widgets
-    from IPython.display import display
-
     lexicons = sorted(results["estimates"].query("measure == 'rate_per_1k'")["lexicon"].unique())
     unit_type = widgets.ToggleButtons(options=["outlet", "group"], description="Compare")
     units = widgets.SelectMultiple(options=unit_options(results, "outlet"), rows=6, description="Units")
@@ -68,19 +68,18 @@ def explorer(results: Results):
     chart, table = widgets.Output(), widgets.Output()
 
     def refresh(*_):
+        # outputs are set directly (not `with chart:`), so the widget also updates outside a kernel
         chosen = list(units.value)
-        with chart:
-            chart.clear_output(wait=True)
-            if chosen:
-                fig, _ = plots.rates_plot(results["estimates"], unit_type=unit_type.value, lexicon=lexicon.value,
-                                          categories=[category.value], voice=voice.value, units=chosen)
-                display(figure_image(fig))
-            else:
-                print("Select at least one outlet or group.")
-        with table:
-            table.clear_output(wait=True)
-            display(matching_sentences(results, unit_type=unit_type.value, units=chosen, lexicon=lexicon.value,
-                                       category=category.value, voice=voice.value))
+        chart.outputs, table.outputs = (), ()
+        if not chosen:
+            chart.append_stdout("Select at least one outlet or group.\n")
+            return
+        fig, _ = plots.rates_plot(results["estimates"], unit_type=unit_type.value, lexicon=lexicon.value,
+                                  categories=[category.value], voice=voice.value, units=chosen)
+        chart.append_display_data(figure_image(fig))
+        table.append_display_data(matching_sentences(results, unit_type=unit_type.value, units=chosen,
+                                                     lexicon=lexicon.value, category=category.value,
+                                                     voice=voice.value))
 
     def on_unit_type(change):
         units.options = unit_options(results, change["new"])

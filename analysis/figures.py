@@ -21,7 +21,7 @@ from analysis.plots import DOUBLE_COLUMN, SINGLE_COLUMN, colours, house_style, p
 from analysis.provenance import canonical_json, sha256_bytes
 
 __all__ = ["CATALOG_COLUMNS", "DOUBLE_COLUMN", "SINGLE_COLUMN", "caption_for_intervals", "colours", "figure_id",
-           "house_style", "palette", "read_results", "save_figure", "write_readme"]
+           "house_style", "palette", "read_results", "save_figure", "write_bib", "write_readme"]
 
 CATALOG_COLUMNS = ["figure_id", "title", "caption", "run_id", "notebook", "parameters", "corpus_hash", "doc_ids",
                    "lexicon_versions", "package_version", "code_hash", "data_sha256", "png", "svg", "csv",
@@ -232,6 +232,7 @@ def save_figure(fig: Figure, data: pd.DataFrame, *, figure_id: str, title: str, 
     catalog = catalog.sort_values("figure_id", kind="stable")[CATALOG_COLUMNS]
     catalog.to_csv(catalog_path, index=False, lineterminator="\n")
     write_readme(catalog, out / "README.md")
+    write_bib(catalog, out / "figures.bib")
     return row
 
 
@@ -275,6 +276,42 @@ def write_readme(catalog: pd.DataFrame, path) -> None:
         if row.get("measure_parameters") and row["measure_parameters"] != "{}":
             lines.append(f"- Measure parameters: `{row['measure_parameters']}`")
         lines.append("")
+    Path(path).write_text("\n".join(lines), encoding="utf-8", newline="\n")
+
+
+_BIB_ESCAPES = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "%": r"\%", "&": r"\&", "#": r"\#", "_": r"\_",
+                "$": r"\$", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\u2013": "--", "\u2014": "---"}
+
+
+def _bib(text: str) -> str:
+    """Text as a BibTeX field value: LaTeX specials escaped, so braces stay balanced."""
+    return "".join(_BIB_ESCAPES.get(ch, ch) for ch in str(text))
+
+
+def write_bib(catalog: pd.DataFrame, path) -> None:
+    """figures.bib: one @misc entry per catalog figure, key = figure id, sorted by id; title, caption
+    as note, package version, code hash, corpus hash, lexicon versions and data hash. No commit hash
+    and no date, so an unchanged catalog gives the same bytes."""
+    lines = ["% Written by analysis.figures.save_figure with the catalog; regenerate rather than edit.",
+             "% Cite a figure by its id, e.g. \\cite{contrast-socialist-mainstream-loaded-rates}.", ""]
+    for row in catalog.sort_values("figure_id", kind="stable").to_dict("records"):
+        versions = json.loads(row["lexicon_versions"] or "{}")
+        fields = [
+            ("author", "{framing-lens contributors}"),
+            ("title", "{" + _bib(row["title"]) + "}"),
+            ("howpublished", _bib(f"framing-lens {row['package_version']}, figure {row['figure_id']} "
+                                  f"(files {row['png']}, {row['svg']}, {row['csv']})")),
+            ("note", _bib(row["caption"])),
+            ("version", _bib(row["package_version"])),
+            ("codehash", _bib(row["code_hash"])),
+            ("corpushash", _bib(row["corpus_hash"])),
+            ("lexiconversions", _bib(", ".join(f"{k} {v}" for k, v in sorted(versions.items())))),
+            ("datasha256", _bib(row["data_sha256"])),
+        ]
+        lines.append(f"@misc{{{row['figure_id']},")
+        lines += [f"  {name:<15} = {{{value}}}," for name, value in fields]
+        lines[-1] = lines[-1].rstrip(",")
+        lines += ["}", ""]
     Path(path).write_text("\n".join(lines), encoding="utf-8", newline="\n")
 
 

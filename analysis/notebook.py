@@ -78,3 +78,28 @@ def contrast_units(results: Results, group_a: str, group_b: str) -> list[str]:
         return [group_a, group_b]
     others = sorted(set(results.corpus.documents["group"].dropna()) - {group_a})
     return [group_a, *others]
+
+
+PARAMETER_NAMES = ("corpus_path", "text_col", "outlet_col", "id_col", "grouping", "group_a", "group_b", "outlet",
+                   "categories", "min_count", "alpha_0", "seed", "run_id", "out_dir", "coded_sheet", "per_stratum")
+_LOAD_OPTIONS = ("text_col", "outlet_col", "id_col", "grouping")
+_MEASURE_OPTIONS = ("grouping", "group_a", "group_b", "alpha_0", "seed")
+_CHECKED = ("outlet", "group_a", "group_b", "categories", "min_count")
+
+
+def start(notebook: str, namespace: dict) -> tuple[Results, FigureWriter]:
+    """Load and measure the corpus a notebook's parameters cell names, check the parameters, and return
+    the results with a FigureWriter that records those parameters.
+
+    `namespace` is the notebook's globals(); the names read are PARAMETER_NAMES (the contract's, plus
+    the spot check's coded_sheet and per_stratum).
+    """
+    from analysis.pipeline import load_corpus, measure
+
+    params = {name: namespace[name] for name in PARAMETER_NAMES if name in namespace}
+    corpus = load_corpus(params["corpus_path"], **{k: params[k] for k in _LOAD_OPTIONS if k in params})
+    results = measure(corpus, **{k: params[k] for k in _MEASURE_OPTIONS if k in params})
+    check_parameters(results, **{k: params[k] for k in _CHECKED if k in params})
+    writer = FigureWriter(results, run_id=params["run_id"], notebook=notebook, parameters=params,
+                          out_dir=params["out_dir"])
+    return results, writer

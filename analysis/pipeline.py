@@ -433,7 +433,8 @@ def _scores(sentences: pd.DataFrame, word_totals: pd.DataFrame, mask_words: list
     texts = sentences["text"].tolist()
     distinct = list(dict.fromkeys(texts))
     chunks = [distinct[i:i + SCORE_CHUNK] for i in range(0, len(distinct), SCORE_CHUNK)]
-    scored = _concat(runner.map(_vader_chunk, chunks, desc="sentiment", total=len(distinct), mask=mask_words),
+    scored = _concat(runner.map(_vader_chunk, chunks, desc="sentiment", total=len(distinct), unit="sentence",
+                                mask=mask_words),
                      ["compound", "pos", "neu", "neg", "compound_masked"])
     at = pd.Index(distinct).get_indexer(texts)
     keys = ["doc_id", "sentence_id"]
@@ -474,8 +475,8 @@ def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_unit
     if kind == "actor":
         sents = actor_sentences[actor_sentences["actor"] == task[1]]
         subset = scores.merge(sents[["doc_id", "sentence_id"]], on=["doc_id", "sentence_id"])
-        parts = [compare.estimate_sentiment(subset, doc_units, unit_type=unit_type, unit_col=unit_col, n_boot=n_boot,
-                                            **options) for unit_type, unit_col in (("outlet", "outlet"), ("group", "group"))]
+        parts = [compare.estimate_sentiment(subset, doc_units, unit_type=unit, unit_col=unit, n_boot=n_boot, **options)
+                 for unit in ("outlet", "group")]
         return pd.concat([p.assign(lexicon=actors_mod.ACTOR_LEXICON, category=task[1]) for p in parts],
                          ignore_index=True)
     if kind == "difference":
@@ -509,13 +510,15 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
     if pair:
         difference_tasks.append(("difference", *pair))
         distinctive_tasks.append(("distinctive", *pair))
-    tasks = estimate_tasks + difference_tasks + distinctive_tasks
+    # The contrasts (permutation tests over every document) take longest: they start first.
+    tasks = difference_tasks + distinctive_tasks + estimate_tasks
+    categories = list(counts[["lexicon", "category"]].drop_duplicates().itertuples(index=False, name=None))
     parts = runner.map(_aggregate_task, tasks, desc="aggregates", size=lambda _: 1, total=len(tasks), unit="task",
                        counts=counts, word_totals=word_totals, scores=scores, terms=terms, doc_units=doc_units,
-                       actor_sentences=actor_sentences, categories=list(counts[["lexicon", "category"]].drop_duplicates().itertuples(index=False, name=None)),
-                       n_boot=n_boot, n_perm=n_perm, seed=seed, dedup=dedup, alpha_0=alpha_0)
-    estimates, rest = parts[:len(estimate_tasks)], parts[len(estimate_tasks):]
-    differences, distinctive = rest[:len(difference_tasks)], rest[len(difference_tasks):]
+                       actor_sentences=actor_sentences, categories=categories, n_boot=n_boot, n_perm=n_perm,
+                       seed=seed, dedup=dedup, alpha_0=alpha_0)
+    differences, rest = parts[:len(difference_tasks)], parts[len(difference_tasks):]
+    distinctive, estimates = rest[:len(distinctive_tasks)], rest[len(distinctive_tasks):]
     return {
         "estimates": pd.concat(estimates, ignore_index=True),
         "differences": pd.concat(differences, ignore_index=True) if differences else
@@ -585,9 +588,10 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
     text_key = corpus.text_key()
     chunk_docs = docs[["doc_id", "clean_text", "offset_map", "title_prefix"]] if "title_prefix" in docs else \
         docs[["doc_id", "clean_text", "offset_map"]].assign(title_prefix=0)
-    chunks = document_chunks(chunk_docs, {"sentences": sentences, "spans": spans}, chunk_size)
+    chunks = []  # cut when a stage first needs them (not at all when every stage is cached)
 
     def each(fn, desc, **shared):
+        chunks[:] = chunks or document_chunks(chunk_docs, {"sentences": sentences, "spans": spans}, chunk_size)
         return runner.map(fn, chunks, desc=desc, size=_chunk_size, total=len(docs), **shared)
 
     def compute_words():

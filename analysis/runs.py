@@ -111,9 +111,14 @@ def run_all(runs: list[Run], *, notebooks_dir: Path, build_dir: Path, out_dir: P
 FIGURE_SUFFIXES = (".png", ".svg", ".csv")
 
 
+CATALOG_FILES = {"catalog.csv", "README.md", "figures.bib"}
+
+
 def clear_figures(out_dir: Path) -> None:
-    """Remove the figure files and catalog of a full regeneration, so a figure no run makes is gone."""
+    """Remove the figure files and catalog (csv, README, bib) of a full regeneration, so a figure no run
+    makes is gone. Only files directly in out_dir: the write-ups and their rendered files live in
+    writeups/, and any sub-folder of out_dir is left alone."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for path in out_dir.iterdir():
-        if path.suffix in FIGURE_SUFFIXES or path.name in {"catalog.csv", "README.md"}:
+        if path.is_file() and (path.suffix in FIGURE_SUFFIXES or path.name in CATALOG_FILES):
             path.unlink()

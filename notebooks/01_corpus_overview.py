@@ -34,16 +34,11 @@ run_id = "overview"
 out_dir = "../build/figures"
 
 # %%
-import analysis
 from analysis import plots
-from analysis.notebook import FigureWriter
+from analysis.notebook import start
 
-corpus = analysis.load_corpus(corpus_path, text_col=text_col, outlet_col=outlet_col, id_col=id_col,
-                              grouping=grouping)
-results = analysis.measure(corpus, grouping=grouping, seed=seed)
-writer = FigureWriter(results, run_id=run_id, notebook="01_corpus_overview.ipynb",
-                      parameters={"corpus_path": corpus_path, "text_col": text_col, "outlet_col": outlet_col,
-                                  "id_col": id_col, "grouping": grouping, "seed": seed}, out_dir=out_dir)
+results, writer = start("01_corpus_overview.ipynb", globals())
+corpus = results.corpus
 
 # %% [markdown]
 # ## Documents

@@ -33,19 +33,12 @@ run_id = "profile-wsws"
 out_dir = "../build/figures"
 
 # %%
-import analysis
 from analysis import measures, plots
 from analysis.figures import caption_for_intervals
-from analysis.notebook import FigureWriter, check_parameters
+from analysis.notebook import start
 
-corpus = analysis.load_corpus(corpus_path, text_col=text_col, outlet_col=outlet_col, id_col=id_col,
-                              grouping=grouping)
-results = analysis.measure(corpus, grouping=grouping, seed=seed)
-check_parameters(results, outlet=outlet, categories=categories)
-writer = FigureWriter(results, run_id=run_id, notebook="02_outlet_profile.ipynb",
-                      parameters={"corpus_path": corpus_path, "text_col": text_col, "outlet_col": outlet_col,
-                                  "id_col": id_col, "grouping": grouping, "outlet": outlet,
-                                  "categories": categories, "seed": seed}, out_dir=out_dir)
+results, writer = start("02_outlet_profile.ipynb", globals())
+corpus = results.corpus
 estimates = results["estimates"]
 doc_ids = sorted(corpus.documents.loc[corpus.documents["outlet"] == outlet, "doc_id"])
 

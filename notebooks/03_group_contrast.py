@@ -43,20 +43,12 @@ run_id = "contrast-socialist-mainstream"
 out_dir = "../build/figures"
 
 # %%
-import analysis
 from analysis import plots
 from analysis.figures import caption_for_intervals
-from analysis.notebook import FigureWriter, check_parameters, contrast_units
+from analysis.notebook import contrast_units, start
 
-corpus = analysis.load_corpus(corpus_path, text_col=text_col, outlet_col=outlet_col, id_col=id_col,
-                              grouping=grouping)
-results = analysis.measure(corpus, grouping=grouping, group_a=group_a, group_b=group_b, alpha_0=alpha_0, seed=seed)
-check_parameters(results, group_a=group_a, group_b=group_b, categories=categories, min_count=min_count)
-writer = FigureWriter(results, run_id=run_id, notebook="03_group_contrast.ipynb",
-                      parameters={"corpus_path": corpus_path, "text_col": text_col, "outlet_col": outlet_col,
-                                  "id_col": id_col, "grouping": grouping, "group_a": group_a, "group_b": group_b,
-                                  "categories": categories, "min_count": min_count, "alpha_0": alpha_0,
-                                  "seed": seed}, out_dir=out_dir)
+results, writer = start("03_group_contrast.ipynb", globals())
+corpus = results.corpus
 estimates, differences = results["estimates"], results["differences"]
 pair = contrast_units(results, group_a, group_b)
 

@@ -32,12 +32,10 @@ run_id = "explorer"
 out_dir = "../build/figures"
 
 # %%
-import analysis
 from analysis.explorer import explorer
+from analysis.notebook import start
 
-corpus = analysis.load_corpus(corpus_path, text_col=text_col, outlet_col=outlet_col, id_col=id_col,
-                              grouping=grouping)
-results = analysis.measure(corpus, grouping=grouping, seed=seed)
+results, _ = start("04_explorer.ipynb", globals())
 
 # %%
 explorer(results)

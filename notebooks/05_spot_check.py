@@ -40,17 +40,11 @@ out_dir = "../build/figures"
 # %%
 from pathlib import Path
 
-import analysis
 from analysis import plots, spotcheck
-from analysis.notebook import FigureWriter
+from analysis.notebook import start
 
-corpus = analysis.load_corpus(corpus_path, text_col=text_col, outlet_col=outlet_col, id_col=id_col,
-                              grouping=grouping)
-results = analysis.measure(corpus, grouping=grouping, seed=seed)
-writer = FigureWriter(results, run_id=run_id, notebook="05_spot_check.ipynb",
-                      parameters={"corpus_path": corpus_path, "text_col": text_col, "outlet_col": outlet_col,
-                                  "id_col": id_col, "grouping": grouping, "coded_sheet": coded_sheet,
-                                  "per_stratum": per_stratum, "seed": seed}, out_dir=out_dir)
+results, writer = start("05_spot_check.ipynb", globals())
+corpus = results.corpus
 
 # %% [markdown]
 # ## 1. Draw a coding sheet

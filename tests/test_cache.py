@@ -53,7 +53,8 @@ def test_a_second_run_reads_every_stage_and_gives_identical_tables(cached, tmp_p
         mine, theirs = getattr(again.corpus, name), getattr(first.corpus, name)
         pd.testing.assert_frame_equal(mine.drop(columns="offset_map", errors="ignore"),
                                       theirs.drop(columns="offset_map", errors="ignore"), check_exact=True)
-    assert all((a == b).all() for a, b in zip(again.corpus.documents["offset_map"], first.corpus.documents["offset_map"]))
+    maps = zip(again.corpus.documents["offset_map"], first.corpus.documents["offset_map"])
+    assert all((a == b).all() for a, b in maps)
 
 
 def test_without_a_cache_dir_nothing_is_written(tmp_path, monkeypatch):

@@ -268,7 +268,7 @@ def test_a_folder_without_manifest_says_what_to_add(tmp_path):
 
 def test_the_corpus_command_writes_the_contract_tables(tmp_path):
     out = tmp_path / "out"
-    subprocess.run([sys.executable, "-m", "analysis", "corpus", str(SEEDS), "--out", str(out)],
+    subprocess.run([sys.executable, "-m", "analysis", "corpus", str(SEEDS), "--out", str(out), "--no-cache"],
                    check=True, cwd=PROJECT, capture_output=True)
     for name in ("documents", "sentences", "spans", "cleaning_report", "exclusions"):
         assert (out / f"{name}.csv").is_file()

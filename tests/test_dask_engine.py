@@ -60,7 +60,8 @@ def test_the_corpus_has_copies_across_the_dask_partitions_and_several_groups(pan
 
 def test_dask_on_a_two_worker_cluster_gives_the_pandas_results(articles, pandas_run, tmp_path):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+    with cluster:
         on_dask = measure(articles, **MAPPING, **OPTIONS, chunk_size=2, engine="dask",
                           scheduler=cluster.scheduler_address, cache_dir=tmp_path)
         assert_same_results(on_dask, pandas_run)

@@ -339,7 +339,7 @@ def test_data_csv_is_the_data_drawn_with_unix_line_ends(seeds, provenance, tmp_p
 def test_machine_paths_never_reach_the_catalog(seeds, provenance, tmp_path):
     fig, data = plots.rates_plot(seeds["estimates"], categories="all")
     row = figures.save_figure(fig, data, figure_id="seeds-x", title="t", caption="c", out_dir=tmp_path, run_id="seeds",
-                              notebook="notebooks/n.ipynb", parameters={"corpus_path": "/home/someone/corpus.csv",
+                              notebook="notebooks/n.ipynb", parameters={"corpus_path": "/data/someone/corpus.csv",
                                                                         "out_dir": str(tmp_path)},
                               provenance=provenance)
     recorded = json.loads(row["parameters"])
