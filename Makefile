@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: figures test lint lab
+.PHONY: figures test lint lab bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,3 +23,6 @@ lint: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/python -m analysis lab
+
+bench: $(STAMP)
+	$(BIN)/python -m analysis bench

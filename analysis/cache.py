@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import shutil
+import time
 import uuid
 import warnings
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class StageLog:
 
     computed: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time of each stage, read or computed
 
 
 class StageCache:
@@ -137,9 +139,11 @@ def _restore_dtypes(table: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame
 
 def run_stage(cache: StageCache, log: StageLog, stage: str, inputs: dict, compute) -> tuple[str, dict]:
     """The stage's key and tables: read from the cache, or computed by `compute()` and stored."""
+    start = time.perf_counter()
     key = stage_key(stage, inputs)
     tables = cache.load(stage, key)
     if tables is not None:
+        log.seconds[stage] = time.perf_counter() - start
         log.reused.append(stage)
         logger.info("stage %s: read from the cache (%s)", stage, key[:12])
         return key, tables
@@ -147,4 +151,5 @@ def run_stage(cache: StageCache, log: StageLog, stage: str, inputs: dict, comput
     log.computed.append(stage)
     logger.info("stage %s: computed (%s)", stage, key[:12])
     cache.store(stage, key, tables, inputs)
+    log.seconds[stage] = time.perf_counter() - start
     return key, tables

@@ -1,4 +1,4 @@
-"""Command line: `python -m analysis corpus|measure|figures ...` (one entry for everything a user runs)."""
+"""Command line: `python -m analysis corpus|measure|figures|bench ...` (one entry for everything a user runs)."""
 
 from __future__ import annotations
 
@@ -159,6 +159,20 @@ def cmd_lab(args) -> int:
     return subprocess.run(command, check=False).returncode
 
 
+def cmd_bench(args) -> int:
+    """Time the full pipeline on synthetic corpora of the given sizes (or on the corpus at PATH)."""
+    from analysis import bench
+
+    sizes = [int(n) for n in args.sizes.split(",")]
+    if any(n < 2 for n in sizes):
+        raise ValueError(f"--sizes {args.sizes!r}: every size must be at least 2 articles")
+    mapping = {f"{n}_col": getattr(args, f"{n}_col") for n in ("text", "outlet", "id", "date", "title", "group")}
+    table, figures = bench.run(args.path, sizes=sizes, workers=args.workers, repeats=args.repeats, seed=args.seed,
+                               out=args.out, mapping=mapping, echo=lambda line: print(line, file=sys.stderr))
+    print(bench.report(table, figures))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -182,6 +196,17 @@ def build_parser() -> argparse.ArgumentParser:
     figures = sub.add_parser("figures", help="regenerate the seed results and figures")
     figures.add_argument("--run", help="only this run_id of notebooks/runs.yaml")
     figures.set_defaults(func=cmd_figures)
+    bench = sub.add_parser("bench", help="time the full pipeline on synthetic corpora (or a real one) against VADER")
+    bench.add_argument("path", nargs="?", help="a real corpus (folder with manifest.csv, or an article table) "
+                                               "instead of synthetic ones")
+    bench.add_argument("--sizes", default="1000,10000,100000", help="synthetic corpus sizes in articles")
+    bench.add_argument("--workers", type=int, default=2, help="worker processes of the timed runs")
+    bench.add_argument("--repeats", type=int, default=3, help="cold runs per size and worker count (median shown)")
+    bench.add_argument("--seed", type=int, default=0, help="seed of the synthetic corpora")
+    bench.add_argument("--out", help="folder for bench.csv and bench_corpus.csv")
+    for name in ("text", "outlet", "id", "date", "title", "group"):
+        bench.add_argument(f"--{name}-col", help=f"column of a real article table holding the {name}")
+    bench.set_defaults(func=cmd_bench)
     kernel = sub.add_parser("kernel", help="install the framing-lens Jupyter kernel")
     kernel.set_defaults(func=cmd_kernel)
     lab = sub.add_parser("lab", help="open JupyterLab on the project with its kernel")

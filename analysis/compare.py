@@ -352,10 +352,35 @@ def _warnings(n_words: np.ndarray, n_docs: np.ndarray, ci_unit: np.ndarray, what
     return np.where(n_words > 0, out, f"no {what} in this voice and section: value undefined").astype(object)
 
 
+def _point_estimates(cl: _Clusters, ratio: _Ratio) -> pd.DataFrame:
+    """`_estimates`' rows without intervals, for every unit at once: unit sums by one sparse product
+    (rows summed in the same order as a unit's own sum, so the values are the same to the bit)."""
+    n_units, n_rows = len(cl.units), cl.num.shape[0]
+    unit_of_row = np.repeat(np.arange(n_units), np.diff(cl.bounds))
+    members = sparse.csr_array((np.ones(n_rows), (unit_of_row, np.arange(n_rows))), shape=(n_units, n_rows))
+    num_sum = (members @ cl.num).toarray()
+    den_sum = (members @ cl.den).toarray()
+    structure = sparse.csr_array((np.ones(cl.num.nnz), cl.num.indices, cl.num.indptr), shape=cl.num.shape)
+    present = (members @ structure).toarray() > 0
+    observed = (den_sum > 0) | present.reshape(n_units, cl.n_q, _N_CELLS).any(axis=1)
+    # (unit, q, cell) in C order: each unit's rows, measures in order, cells ascending, as in the loop.
+    unit, q, cell = np.nonzero(np.broadcast_to(observed[:, None, :], (n_units, cl.n_q, _N_CELLS)))
+    cols = q * _N_CELLS + cell
+    den = den_sum[unit, cell]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(den > 0, num_sum[unit, cols] / den, np.nan)
+    return pd.DataFrame({
+        "unit": unit, "col": cols, "value": value * ratio.scale, "ci_low": np.nan, "ci_high": np.nan,
+        "count": den if ratio.count_is_den else num_sum[unit, cols], "n_words": den,
+        "n_docs": cl.docs_in_cell[unit, cell],
+        "ci_unit": np.where(cl.by_sentence[unit], "sentence", "document").astype(object),
+    })
+
+
 def _estimates(ratio: _Ratio, doc_unit: pd.Series, *, unit_type, n_boot, seed, confidence) -> pd.DataFrame:
     cl = _clusters(ratio, doc_unit)
-    parts = []
-    for i, unit in enumerate(cl.units):
+    parts = [_point_estimates(cl, ratio)] if n_boot == 0 and len(cl.units) else []
+    for i, unit in enumerate(cl.units if n_boot else []):
         num_u, den_u, num_sum, den_sum, present = _unit_sums(cl, i)
         observed = (den_sum > 0) | present.reshape(cl.n_q, _N_CELLS).any(axis=0)
         cells = np.flatnonzero(observed)

@@ -274,6 +274,29 @@ def to_raw_offsets(offset_map: np.ndarray, clean_offsets, *, end: bool = False) 
     return raw + 1 if end else raw
 
 
+def to_raw_offsets_many(offset_maps: list[np.ndarray], doc_codes: np.ndarray, clean_offsets, *,
+                        end: bool = False) -> np.ndarray:
+    """`to_raw_offsets` for offsets of many documents at once: offset_maps[doc_codes[i]] is the map of
+    clean_offsets[i]'s document."""
+    offsets = np.asarray(clean_offsets, dtype=np.int64)
+    sizes = np.array([len(m) for m in offset_maps], dtype=np.int64)
+    flat = np.concatenate([np.asarray(m, np.int64).reshape(-1, 3) for m in offset_maps]) if len(offset_maps) else \
+        np.zeros((0, 3), np.int64)
+    if not len(flat):
+        return offsets.copy()
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    probe = offsets - 1 if end else offsets
+    width = int(max(probe.max(initial=0), flat[:, 0].max())) + 2
+    keys = np.repeat(np.arange(len(offset_maps), dtype=np.int64), sizes) * width + flat[:, 0]
+    idx = np.maximum(np.searchsorted(keys, doc_codes * width + probe, side="right") - 1, first[doc_codes])
+    idx = np.minimum(idx, len(flat) - 1)
+    clean_start, raw_start, length = flat[idx].T
+    within = np.minimum(probe - clean_start, np.maximum(length - 1, 0))
+    raw = raw_start + np.maximum(within, 0)
+    raw = raw + 1 if end else raw
+    return np.where(sizes[doc_codes] > 0, raw, offsets)
+
+
 # --------------------------------------------------------------------------- reading
 
 

@@ -15,9 +15,11 @@ VOICES = ("own", "quoted", "reported", "all")
 
 
 def unit_options(results: Results, unit_type: str) -> list[str]:
-    """The outlets or groups of the corpus, sorted."""
-    column = {"outlet": "outlet", "group": "group"}[unit_type]
-    return sorted(results.corpus.documents[column].dropna().unique())
+    """The outlets or groups that have rates, sorted (an outlet whose only document is a syndicated
+    copy has none under drop_copies)."""
+    rates = results["estimates"]
+    chosen = rates[(rates["unit_type"] == unit_type) & (rates["measure"] == "rate_per_1k")]
+    return sorted(chosen["unit"].unique())
 
 
 def category_options(results: Results, lexicon: str) -> list[str]:

@@ -8,6 +8,7 @@ unchanged figure rewrites identical bytes. The house style (palette, fonts, size
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Mapping
@@ -174,6 +175,20 @@ def _stable_svg_ids(text: str) -> str:
     return pattern.sub(lambda m: renames[m.group(0)], text)
 
 
+def _freeze_layout(fig: Figure) -> None:
+    """Run the layout engine once (as a PNG save at 300 dpi), fix every axes at its position rounded to 1e-6 of
+    the figure, and switch the engine off for the saves.
+
+    Constrained layout's solver leaves last-bit differences between Python processes; rounded, fixed
+    positions make the PNG and SVG bytes depend on the picture alone. The caller restores the engine.
+    """
+    fig.savefig(io.BytesIO(), format="png", dpi=DPI)  # the layout exactly as the PNG save would run it
+    positions = [(ax, ax.get_position().bounds) for ax in fig.axes]
+    fig.set_layout_engine("none")
+    for ax, bounds in positions:
+        ax._set_position([round(value, 6) for value in bounds])  # private: the public setter leaves the layout
+
+
 def _draw_files(fig: Figure, png: Path, svg: Path, stamp: str | None) -> None:
     """Write PNG and SVG without dates or versions; with `stamp`, the figure id in small grey type in a
     strip kept free under the plot (constrained layout only), removed afterwards so `fig` is unchanged."""
@@ -187,11 +202,12 @@ def _draw_files(fig: Figure, png: Path, svg: Path, stamp: str | None) -> None:
             mark = fig.text(0.995, 0.004, stamp, ha="right", va="bottom", fontsize=5.5, color="#777777")
         try:
             _reset_layout(fig)
+            _freeze_layout(fig)
             fig.savefig(png, format="png", dpi=DPI, metadata={"Software": None})
-            _reset_layout(fig)
             fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
             svg.write_text(_stable_svg_ids(svg.read_text(encoding="utf-8")), encoding="utf-8")
         finally:
+            fig.set_layout_engine(engine)
             if mark is not None:
                 mark.remove()
                 engine.set(rect=rect)

@@ -19,9 +19,9 @@ import ahocorasick
 import numpy as np
 import pandas as pd
 
-from analysis.corpus import to_raw_offsets
+from analysis.corpus import to_raw_offsets_many
 from analysis.provenance import PACKAGE_DIR, file_version
-from analysis.text import voice_at, word_spans
+from analysis.text import last_start_at, voices_at, word_spans
 
 LEXICON_DIR = PACKAGE_DIR / "lexicons"
 LEXICON_COLUMNS = ("term", "category", "kind", "case_sensitive", "forms", "exclude_before",
@@ -445,10 +445,17 @@ MATCHES_COLUMNS = ["doc_id", "sentence_id", "section", "start", "end", "raw_star
 SCARE_LEXICON, SCARE_CATEGORY = "loaded", "scare_quote"
 
 
-def _sentence_index(sentences: pd.DataFrame, doc_id, offsets: np.ndarray) -> np.ndarray:
-    """Row positions in `sentences` (one document's, sorted by start) of the sentences holding offsets."""
-    starts = sentences["start"].to_numpy(np.int64)
-    return np.clip(np.searchsorted(starts, offsets, side="right") - 1, 0, None)
+def _sentence_rows(sentences: pd.DataFrame, doc_index: pd.Index, doc_codes: np.ndarray,
+                   offsets: np.ndarray) -> tuple[pd.DataFrame, np.ndarray]:
+    """The sentences sorted by (document, start), and for each offset (of the document doc_codes[i]
+    of doc_index) the row of the sentence holding it: the last starting at or before it, else the
+    document's first."""
+    codes = doc_index.get_indexer(sentences["doc_id"]).astype(np.int64)
+    order = np.lexsort((sentences["start"].to_numpy(np.int64), codes))
+    sents, codes = sentences.iloc[order], codes[order]
+    first = np.searchsorted(codes, doc_codes, side="left")
+    rows = np.maximum(last_start_at(doc_codes, offsets, codes, sents["start"].to_numpy(np.int64)), first)
+    return sents, rows
 
 
 def scare_quote_matches(documents: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
@@ -471,23 +478,17 @@ def annotate_matches(raw_matches: pd.DataFrame, documents: pd.DataFrame, sentenc
     """
     if raw_matches.empty:
         return pd.DataFrame({c: [] for c in MATCHES_COLUMNS})
-    sentences_by_doc = {d: s.sort_values("start") for d, s in sentences.groupby("doc_id", sort=False)}
-    spans_by_doc = dict(tuple(spans.groupby("doc_id", sort=False)))
-    empty_spans = spans.iloc[0:0]
-    maps = dict(zip(documents["doc_id"], documents["offset_map"]))
-    parts = []
-    for doc_id, group in raw_matches.groupby("doc_id", sort=False):
-        group = group.sort_values(["start", "lexicon", "end"], kind="stable")
-        starts, ends = group["start"].to_numpy(np.int64), group["end"].to_numpy(np.int64)
-        sents = sentences_by_doc[doc_id]
-        rows = _sentence_index(sents, doc_id, starts)
-        voice, scare = voice_at(spans_by_doc.get(doc_id, empty_spans), starts)
-        part = group.assign(
-            sentence_id=sents["sentence_id"].to_numpy()[rows], section=sents["section"].to_numpy()[rows],
-            raw_start=to_raw_offsets(maps[doc_id], starts), raw_end=to_raw_offsets(maps[doc_id], ends, end=True),
-            voice=voice, scare_quote=scare)
-        parts.append(part)
-    matches = pd.concat(parts, ignore_index=True)
+    # Every document of the chunk at once: lookups by (document, offset) keys, one stable sort.
+    doc_index = pd.Index(documents["doc_id"])
+    doc_codes = doc_index.get_indexer(raw_matches["doc_id"]).astype(np.int64)
+    starts, ends = raw_matches["start"].to_numpy(np.int64), raw_matches["end"].to_numpy(np.int64)
+    sents, rows = _sentence_rows(sentences, doc_index, doc_codes, starts)
+    voice, scare = voices_at(spans, raw_matches["doc_id"].to_numpy(), starts)
+    maps = documents["offset_map"].tolist()
+    matches = raw_matches.assign(
+        sentence_id=sents["sentence_id"].to_numpy()[rows], section=sents["section"].to_numpy()[rows],
+        raw_start=to_raw_offsets_many(maps, doc_codes, starts), raw_end=to_raw_offsets_many(maps, doc_codes, ends, end=True),
+        voice=voice, scare_quote=scare)
     matches.loc[matches["category"] == SCARE_CATEGORY, "scare_quote"] = True
     return matches[MATCHES_COLUMNS].sort_values(["doc_id", "start", "lexicon", "end"], kind="stable",
                                                 ignore_index=True)
@@ -515,20 +516,23 @@ def _term_key(word: str) -> str:
 
 def term_counts(documents: pd.DataFrame, sentences: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
     """Word (unigram, see `_term_key`) counts per document, voice and section: the input of distinctive terms."""
-    spans_by_doc = dict(tuple(spans.groupby("doc_id", sort=False)))
-    empty_spans = spans.iloc[0:0]
-    parts = []
-    for doc_id, text in zip(documents["doc_id"], documents["clean_text"]):
-        sents = sentences[sentences["doc_id"] == doc_id].sort_values("start")
+    with_sentences = documents[documents["doc_id"].isin(sentences["doc_id"])]
+    doc_ids, terms, offsets, counts = [], [], [], []
+    for doc_id, text in zip(with_sentences["doc_id"], with_sentences["clean_text"]):
         w_start, w_end = word_spans(text)
-        if not len(w_start) or sents.empty:
-            continue
-        rows = _sentence_index(sents, doc_id, w_start)
-        voice, _ = voice_at(spans_by_doc.get(doc_id, empty_spans), w_start)
-        parts.append(pd.DataFrame({
-            "doc_id": doc_id, "term": [_term_key(text[a:b]) for a, b in zip(w_start, w_end)],
-            "voice": voice, "section": sents["section"].to_numpy()[rows]}))
-    words = pd.concat(parts, ignore_index=True)
+        terms += [_term_key(text[a:b]) for a, b in zip(w_start.tolist(), w_end.tolist())]
+        offsets.append(w_start)
+        counts.append(len(w_start))
+        doc_ids.append(doc_id)
+    if not terms:
+        return pd.DataFrame({"doc_id": [], "term": [], "voice": [], "section": [], "count": []})
+    doc_index = pd.Index(doc_ids)
+    doc_codes = np.repeat(np.arange(len(doc_ids), dtype=np.int64), counts)
+    offsets = np.concatenate(offsets).astype(np.int64)
+    sents, rows = _sentence_rows(sentences, doc_index, doc_codes, offsets)
+    voice, _ = voices_at(spans, doc_index.to_numpy()[doc_codes], offsets)
+    words = pd.DataFrame({"doc_id": doc_index.to_numpy()[doc_codes], "term": terms, "voice": voice,
+                          "section": sents["section"].to_numpy()[rows]})
     return words.groupby(["doc_id", "term", "voice", "section"], sort=True).size().rename("count").reset_index()
 
 

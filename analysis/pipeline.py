@@ -204,6 +204,8 @@ def _vader_chunk(texts: list[str], *, mask: list[str]) -> pd.DataFrame:
     """VADER scores of distinct sentence texts, plain and with the topic words masked."""
     frame = pd.DataFrame({"doc_id": "", "sentence_id": np.arange(len(texts)), "text": texts})
     plain = measures.score_sentences(frame)
+    if not mask:  # an empty mask scores with the plain analyzer: the same numbers, not computed twice
+        return plain[["compound", "pos", "neu", "neg"]].assign(compound_masked=plain["compound"].to_numpy())
     masked = measures.score_sentences_masked(frame, mask)
     return plain[["compound", "pos", "neu", "neg"]].assign(compound_masked=masked["compound_masked"].to_numpy())
 
@@ -415,16 +417,18 @@ def provenance_record(corpus: Corpus, lexicons: pd.DataFrame, actors: pd.DataFra
 class Results(dict):
     """The result tables by name (a dict), with the corpus they came from and their provenance record.
 
-    `stages_computed` / `stages_reused`: the pipeline stages this run computed and read from the cache.
+    `stages_computed` / `stages_reused`: the pipeline stages this run computed and read from the cache;
+    `stage_seconds`: the wall time of each (the benchmark reports it).
     """
 
     def __init__(self, tables: dict[str, pd.DataFrame], *, corpus: Corpus, provenance: dict,
-                 stages_computed=(), stages_reused=()):
+                 stages_computed=(), stages_reused=(), stage_seconds=None):
         super().__init__(tables)
         self.corpus = corpus
         self.provenance = provenance
         self.stages_computed = list(stages_computed)
         self.stages_reused = list(stages_reused)
+        self.stage_seconds = dict(stage_seconds or {})
 
 
 def _scores(sentences: pd.DataFrame, word_totals: pd.DataFrame, mask_words: list[str], runner: Runner) -> pd.DataFrame:
@@ -453,21 +457,20 @@ def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_unit
     distinctive_terms. Each is deterministic (bootstrap and permutation draws are keyed by unit and
     contrast), so the engine that runs it cannot change it.
 
-    ("rates" | "sentiment", unit_type, unit_col, n_boot, score_col, doc_ids): estimates of a unit type;
-    doc_ids (document units only) restricts them to a chunk of documents, each document's estimate
-    depending on its own rows alone. ("actor", name): sentiment of the sentences naming an actor, per
+    ("rates" | "sentiment", unit_type, unit_col, n_boot, score_col, part): estimates of a unit type;
+    part (document units only) holds a chunk of documents' rows of doc_units, counts, word_totals and
+    scores (cut once, not filtered per task), each document's estimate depending on its own rows alone. ("actor", name): sentiment of the sentences naming an actor, per
     outlet and group. ("difference" | "distinctive", group_a, group_b): a contrast.
     """
     kind, options = task[0], {"seed": seed, "dedup": dedup}
     if kind in ("rates", "sentiment"):
-        _, unit_type, unit_col, boot, score_col, doc_ids = task
-        if doc_ids is not None:
-            doc_units = doc_units[doc_units["doc_id"].isin(doc_ids)]
-            counts, word_totals, scores = (t[t["doc_id"].isin(doc_ids)] for t in (counts, word_totals, scores))
+        _, unit_type, unit_col, boot, score_col, part = task
+        if part is not None:
+            doc_units, counts, word_totals, scores = (part[k] for k in ("doc_units", "counts", "word_totals", "scores"))
         if kind == "rates":
             # a chunk of documents reports the corpus's (lexicon, category) pairs, as the whole would
             return compare.estimate_rates(counts, word_totals, doc_units, unit_type=unit_type, unit_col=unit_col,
-                                          n_boot=boot, categories=categories if doc_ids is not None else None,
+                                          n_boot=boot, categories=categories if part is not None else None,
                                           **options)
         part = compare.estimate_sentiment(scores, doc_units, unit_type=unit_type, unit_col=unit_col, n_boot=boot,
                                           score_col=score_col, **options)
@@ -486,6 +489,18 @@ def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_unit
                                      alpha_0=alpha_0, dedup=dedup)
 
 
+def _document_parts(doc_ids: list, chunk_size: int, **tables: pd.DataFrame) -> list[dict]:
+    """The tables' rows cut into chunks of `chunk_size` documents of doc_ids (in that order), in one
+    pass over each table; rows keep their order within a chunk."""
+    chunk_of = pd.Series(np.arange(len(doc_ids)) // chunk_size, index=doc_ids)
+    parts = [{} for _ in range(-(-len(doc_ids) // chunk_size))]
+    for name, table in tables.items():
+        groups = dict(tuple(table.groupby(table["doc_id"].map(chunk_of).to_numpy(), sort=False))) if len(table) else {}
+        for i, part in enumerate(parts):
+            part[name] = groups.get(i, table.iloc[0:0])
+    return parts
+
+
 def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, runner: Runner, chunk_size: int, pair,
                 dedup, alpha_0, seed, n_boot, n_perm, doc_intervals) -> dict:
     """The corpus-level step: estimates, differences and distinctive terms from the combined counts,
@@ -495,13 +510,14 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
     doc_units = docs[["doc_id", "outlet", "group"]].assign(exclude_body=docs["duplicate_of"] != "")
     counts = measures.match_counts(matches)
     doc_ids = sorted(doc_units["doc_id"], key=str)  # document estimates come in this order
-    doc_chunks = [doc_ids[i:i + chunk_size] for i in range(0, len(doc_ids), chunk_size)]
+    doc_parts = _document_parts(doc_ids, chunk_size, doc_units=doc_units, counts=counts, word_totals=word_totals,
+                                scores=scores)
     estimate_tasks = []
     for unit_type, unit_col in (("document", "doc_id"), ("outlet", "outlet"), ("group", "group")):
         boot = n_boot if unit_type != "document" or doc_intervals else 0
         for kind, score_col in (("rates", None), ("sentiment", "compound"), ("sentiment", "compound_masked")):
-            estimate_tasks += [(kind, unit_type, unit_col, boot, score_col, ids)
-                               for ids in (doc_chunks if unit_type == "document" else [None])]
+            estimate_tasks += [(kind, unit_type, unit_col, boot, score_col, part)
+                               for part in (doc_parts if unit_type == "document" else [None])]
     actor_sentences = actors_mod.actor_sentences(mentions)
     estimate_tasks += [("actor", actor) for actor in sorted(actor_sentences["actor"].unique())]
     groups = sorted(doc_units["group"].dropna().unique(), key=str)
@@ -637,4 +653,5 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
     tables = {"matches": matches, "sentence_scores": scores, **aggregates}
     tables = {name: tables[name] for name in MEASURE_TABLES}
     record = provenance_record(corpus, lexicon_table, actor_table, params)
-    return Results(tables, corpus=corpus, provenance=record, stages_computed=log.computed, stages_reused=log.reused)
+    return Results(tables, corpus=corpus, provenance=record, stages_computed=log.computed, stages_reused=log.reused,
+                   stage_seconds=log.seconds)

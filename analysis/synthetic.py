@@ -75,3 +75,142 @@ def _swap_word(sentence: str, vocabulary: list[str], rng: np.random.Generator) -
         return sentence
     words[candidates[int(rng.integers(len(candidates)))]] = vocabulary[int(rng.integers(len(vocabulary)))]
     return " ".join(words)
+
+
+# --------------------------------------------------------------------------- news-like articles
+#
+# Sentences are built from clause frames (subject, verb, object, prepositional phrase) whose slots
+# are filled from word classes taken from a seed corpus, so almost every sentence is new while the
+# words stay the seeds'. Attribution frames wrap clauses in quoted or reported speech at the seeds'
+# rates; lexicon terms (the surfaces the seeds matched) are inserted at each category's seed rate.
+
+_DETERMINERS = ("the", "the", "the", "a", "this", "their", "its", "another", "several", "many")
+_PREPOSITIONS = ("in", "on", "over", "after", "before", "during", "against", "with", "across", "under", "near")
+_CONJUNCTIONS = ("and", "but", "while", "as", "because", "although", "after", "since")
+_ADJECTIVE_ENDINGS = ("al", "ive", "ous", "ic", "ary", "ent", "ant", "ful", "less", "able", "ish")
+_MONTHS = ("January", "February", "March", "April", "June", "July", "August", "September", "October")
+_QUOTE_FRAMES = ("“{q},” {s} said.", "{s} said: “{q}.”", "“{q},” {s} told reporters.", "“{q},” said {s}.")
+_REPORT_FRAMES = ("{s} said that {q}.", "{s} told reporters that {q}.", "{s} argued that {q}.")
+_BOILERPLATE = ("Story continues below", "READ MORE: {headline}", "WATCH: {headline}")
+NEWS_COLUMNS = ["id", "outlet", "group", "date", "title", "url", "author", "body"]
+
+
+def seed_profile(corpus, matches: pd.DataFrame) -> dict:
+    """What the generator copies from a real corpus: word classes of its body sentences (words that
+    match no lexicon), the lexicon surfaces it matched per (lexicon, category) with their pooled
+    rate per word, its quoted and reported word shares and its sentences (never to be reproduced).
+    `corpus`: a loaded Corpus; `matches`: its matches table (scare quotes are left out)."""
+    sentences = corpus.sentences
+    body = sentences.loc[sentences["section"] == "body", "text"]
+    matched = {w.lower() for m in matches["match"] for w in m.split()}
+    tokens = [s.replace("’s", "").replace(",", "").rstrip(".").split() for s in body]
+    lower = sorted({w for t in tokens for w in t if w.isalpha() and w.islower() and len(w) > 2} - matched)
+    after_the = {t[k + 1] for t in tokens for k in range(len(t) - 1) if t[k].lower() == "the"}
+    nouns = [w for w in lower if w in after_the and not w.endswith("ly")]
+    verbs = [w for w in lower if w.endswith("ed") and w not in after_the]
+    adjectives = [w for w in lower if w.endswith(_ADJECTIVE_ENDINGS) and w not in nouns]
+    names = sorted({w for t in tokens for w in t[1:] if w.isalpha() and w[:1].isupper() and w[1:].islower()
+                    and w.lower() not in lower and len(w) > 2})
+    n_words = int(sentences["n_words"].sum())
+    share = {v: float((sentences[f"share_{v}"] * sentences["n_words"]).sum() / n_words) for v in ("quoted", "reported")}
+    lexical = matches.loc[matches["category"] != "scare_quote"]
+    categories = {f"{lex}/{cat}": {"rate": len(group) / n_words, "surfaces": sorted(set(group["match"]))}
+                  for (lex, cat), group in lexical.groupby(["lexicon", "category"])}
+    return {"nouns": nouns, "verbs": verbs, "adjectives": adjectives, "names": names, "share": share,
+            "categories": categories, "mean_words": float(sentences["n_words"].mean()),
+            "seed_sentences": set(sentences["text"])}
+
+
+class _Writer:
+    """One article's sentences from the profile, with a `random.Random` (fast and seedable)."""
+
+    def __init__(self, profile: dict, rng):
+        self.p, self.rng = profile, rng
+        cats = profile["categories"]
+        self.categories = [(c["rate"], c["surfaces"]) for _, c in sorted(cats.items())]
+
+    def name(self) -> str:
+        names = self.p["names"]
+        return f"{self.rng.choice(names)} {self.rng.choice(names)}"
+
+    def phrase(self) -> str:
+        r, p = self.rng, self.p
+        adjective = f"{r.choice(p['adjectives'])} " if r.random() < 0.4 else ""
+        return f"{r.choice(_DETERMINERS)} {adjective}{r.choice(p['nouns'])}"
+
+    def clause(self) -> list[str]:
+        r = self.rng
+        words = [*self.phrase().split(), r.choice(self.p["verbs"]), *self.phrase().split()]
+        if r.random() < 0.7:
+            words += [r.choice(_PREPOSITIONS), *self.phrase().split()]
+        if r.random() < 0.15:
+            words += ["in", r.choice(_MONTHS), str(r.randint(1990, 2030))]
+        elif r.random() < 0.15:
+            words += ["with", str(r.randint(2, 900)), r.choice(self.p["nouns"])]
+        return words
+
+    def body(self, target: int) -> list[str]:
+        """At least `target` words: clauses joined by conjunctions, lexicon terms inserted at their
+        seed rates per word."""
+        words = self.clause()
+        while len(words) < target:
+            words += [",", self.rng.choice(_CONJUNCTIONS), *self.clause()]
+        n = len(words)
+        for rate, surfaces in self.categories:
+            expected = rate * n
+            count = int(expected) + (self.rng.random() < expected - int(expected))
+            for _ in range(count):
+                words.insert(self.rng.randint(1, len(words) - 1), self.rng.choice(surfaces))
+        return words
+
+    def sentence(self) -> str:
+        r, share = self.rng, self.p["share"]
+        target = max(8, int(r.gauss(self.p["mean_words"] - 5, 6)))
+        text = " ".join(self.body(target)).replace(" ,", ",")
+        kind = r.random()
+        if kind < share["quoted"] * 1.1:
+            return r.choice(_QUOTE_FRAMES).format(q=text[0].upper() + text[1:], s=self.name())
+        if kind < share["quoted"] * 1.1 + share["reported"] * 1.6:
+            return r.choice(_REPORT_FRAMES).format(q=text, s=self.name())
+        return text[0].upper() + text[1:] + "."
+
+
+def news_articles(profile: dict, n: int, *, seed: int = 0, n_outlets: int = 40, copy_share: float = 0.2,
+                  boilerplate_share: float = 0.3, sentences_per_article: tuple[int, int] = (8, 30)) -> pd.DataFrame:
+    """`n` invented news articles (columns as `folder_as_table`) written from `seed_profile`.
+
+    Each original has 8 to 30 new sentences in paragraphs of one to three, a headline, and with
+    `boilerplate_share` a line the cleaning rules remove ("Story continues below", "READ MORE: ...").
+    `copy_share` of the articles repost an earlier original under another outlet with one added
+    line (syndication). Deterministic for a seed; the first k articles of n are those of k.
+    """
+    import random
+
+    rng = random.Random(seed)
+    writer = _Writer(profile, rng)
+    outlets = [f"Synthetic Outlet {i + 1:02d}" for i in range(n_outlets)]
+    rows, originals = [], []
+    for i in range(n):
+        outlet = rng.randrange(n_outlets)
+        if originals and rng.random() < copy_share:
+            source = rows[rng.choice(originals)]
+            outlet = (outlets.index(source["outlet"]) + 1 + rng.randrange(n_outlets - 1)) % n_outlets
+            body = f"{source['body']}\n\nThis story first appeared in {source['outlet']}."
+            title = source["title"]
+        else:
+            originals.append(i)
+            title = " ".join(writer.clause()[:9]).capitalize()
+            paragraphs, left = [], rng.randint(*sentences_per_article)
+            while left > 0:
+                step = min(left, rng.randint(1, 3))
+                paragraphs.append(" ".join(writer.sentence() for _ in range(step)))
+                left -= step
+            if rng.random() < boilerplate_share:
+                line = rng.choice(_BOILERPLATE).format(headline=title)
+                paragraphs.insert(rng.randint(1, len(paragraphs)), line)
+            body = "\n\n".join(paragraphs)
+        rows.append({"id": f"news{i:07d}", "outlet": outlets[outlet],
+                     "group": SYNTHETIC_GROUPS[outlet % len(SYNTHETIC_GROUPS)],
+                     "date": f"2018-{1 + i % 12:02d}-{1 + i % 28:02d}", "title": title, "url": "",
+                     "author": "", "body": body})
+    return pd.DataFrame(rows, columns=NEWS_COLUMNS)

@@ -444,6 +444,37 @@ def voice_at(spans_of_doc: pd.DataFrame, offsets: np.ndarray) -> tuple[np.ndarra
     return _VOICE_OF_CODE[codes], codes == _KIND_CODE["scare"]
 
 
+def last_start_at(item_docs: np.ndarray, offsets: np.ndarray, row_docs: np.ndarray, row_starts: np.ndarray) -> np.ndarray:
+    """For items (document code, offset) of many documents at once: the last row of a table sorted by
+    (document code, start) whose document is the item's and whose start is at or before the offset,
+    or -1. One searchsorted over (document, offset) keys instead of a loop over documents."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    width = int(max(offsets.max(initial=0), np.max(row_starts, initial=0))) + 2
+    idx = np.searchsorted(row_docs * width + row_starts, item_docs * width + offsets, side="right") - 1
+    safe = np.clip(idx, 0, None)
+    same = (idx >= 0) & (row_docs[safe] == item_docs) if len(row_docs) else np.zeros(len(idx), bool)
+    return np.where(same, idx, -1)
+
+
+def voices_at(spans: pd.DataFrame, doc_ids, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`voice_at` for offsets of many documents at once (doc_ids[i] is the document of offsets[i])."""
+    index = pd.Index(pd.unique(pd.Series(doc_ids)))
+    item_docs = index.get_indexer(doc_ids).astype(np.int64)
+    span_docs = index.get_indexer(spans["doc_id"]).astype(np.int64)
+    keep = span_docs >= 0
+    order = np.lexsort((spans["start"].to_numpy(np.int64)[keep], span_docs[keep]))
+    starts = spans["start"].to_numpy(np.int64)[keep][order]
+    ends = spans["end"].to_numpy(np.int64)[keep][order]
+    kinds = spans["kind"].map(_KIND_CODE).to_numpy(np.int8)[keep][order]
+    offsets = np.asarray(offsets, dtype=np.int64)
+    codes = np.zeros(len(offsets), dtype=np.int8)
+    if len(starts):
+        idx = last_start_at(item_docs, offsets, span_docs[keep][order], starts)
+        safe = np.clip(idx, 0, None)
+        codes = np.where((idx >= 0) & (offsets < ends[safe]), kinds[safe], 0).astype(np.int8)
+    return _VOICE_OF_CODE[codes], codes == _KIND_CODE["scare"]
+
+
 def _check_columns(table: pd.DataFrame, name: str, needed: list[str]) -> None:
     missing = [c for c in needed if c not in table.columns]
     if missing:

@@ -126,3 +126,40 @@ def test_the_committed_figures_are_what_the_runs_make_today(default_runs):
     tables = [n for n in fresh if n.endswith(".csv")]
     _, mismatch, errors = filecmp.cmpfiles(committed, default_runs[0], tables, shallow=False)
     assert not mismatch and not errors, f"stale figure tables or catalog (run `make figures`): {mismatch + errors}"
+
+
+@pytest.fixture(scope="module")
+def article_table(tmp_path_factory):
+    """The seeds as a user's article table, with other column names than the contract's."""
+    from analysis.synthetic import folder_as_table
+
+    table = folder_as_table(PROJECT / "seeds").rename(columns={"id": "story_id", "outlet": "source",
+                                                                "body": "content"})
+    path = tmp_path_factory.mktemp("table") / "articles.csv"
+    table[["story_id", "source", "content"]].to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("notebook", sorted(PROMISED))
+def test_each_notebook_runs_on_an_article_table_with_other_column_names(notebook, article_table, tmp_path):
+    parameters = {"corpus_path": str(article_table), "text_col": "content", "outlet_col": "source",
+                  "id_col": "story_id"}
+    if notebook == "03_group_contrast.ipynb":
+        parameters["grouping"] = "../seeds/groupings/socialist_vs_mainstream.csv"
+    failure = run(notebook, tmp_path, tmp_path / "build", "table", parameters)
+    assert failure is None, str(failure)
+    for name in PROMISED[notebook]:
+        assert (tmp_path / f"table-{name}.png").is_file()
+    if PROMISED[notebook]:
+        catalog = pd.read_csv(tmp_path / "catalog.csv", dtype=str, keep_default_na=False)
+        assert set(json.loads(catalog.parameters.iloc[0])["corpus_path"].split("/")) >= {"...", "articles.csv"}
+
+
+def test_a_failed_run_is_reported_and_the_others_still_run(tmp_path):
+    bad = runs.Run("bad", "02_outlet_profile.ipynb", {"outlet": "Reuters"})
+    good = runs.Run("good", "05_spot_check.ipynb", {})
+    failures = runs.run_all([bad, good], notebooks_dir=NOTEBOOKS, build_dir=tmp_path / "build", out_dir=tmp_path,
+                            progress=False)
+    assert [f.run_id for f in failures] == ["bad"]
+    assert "02_outlet_profile.ipynb" in str(failures[0]) and "cell" in str(failures[0])
+    assert (tmp_path / "good-precision.png").is_file()

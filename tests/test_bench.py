@@ -1,0 +1,92 @@
+"""The benchmark's synthetic news behaves like the seeds it is written from, and the benchmark reports
+every figure issue 11 asks for (timings themselves are not asserted: they belong to the machine)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis import bench
+from analysis.cli import main
+from analysis.pipeline import measure
+from analysis.synthetic import NEWS_COLUMNS, news_articles
+
+
+@pytest.fixture(scope="module")
+def profile() -> dict:
+    return bench.seed_profile()
+
+
+@pytest.fixture(scope="module")
+def articles(profile) -> pd.DataFrame:
+    return news_articles(profile, 300, seed=0)
+
+
+@pytest.fixture(scope="module")
+def figures(articles, profile) -> pd.Series:
+    return bench.text_figures(articles, profile, label="test").set_index("figure")
+
+
+def test_the_synthetic_corpus_is_deterministic_and_each_size_is_a_prefix_of_a_larger_one(profile, articles):
+    assert list(articles.columns) == NEWS_COLUMNS
+    pd.testing.assert_frame_equal(news_articles(profile, 300, seed=0), articles)
+    pd.testing.assert_frame_equal(news_articles(profile, 120, seed=0), articles.iloc[:120])
+    assert not news_articles(profile, 20, seed=1)["body"].equals(articles["body"].iloc[:20])
+    assert articles["outlet"].nunique() > 20  # many outlets, in every group
+    assert articles["group"].nunique() == 4
+
+
+def test_synthetic_sentences_are_new_and_almost_all_distinct(figures):
+    assert figures.loc["distinct_sentence_share", "value"] >= 0.95
+    assert figures.loc["sentences_copied_from_seeds", "value"] == 0
+
+
+def test_synthetic_quotation_marks_are_balanced_and_sentences_news_length(figures):
+    assert figures.loc["balanced_quote_documents_share", "value"] == 1
+    assert 18 <= figures.loc["mean_sentence_words", "value"] <= 28
+
+
+def test_every_lexicon_category_and_the_quoted_share_are_within_half_to_twice_the_seeds(figures):
+    rates = figures[figures.index.str.startswith("rate_per_1k ")]
+    assert len(rates) >= 10
+    for name in [*rates.index, "quoted_word_share"]:
+        assert 0.5 <= figures.loc[name, "ratio_to_seed"] <= 2, name
+
+
+def test_about_a_fifth_of_the_articles_are_syndicated_copies_and_boilerplate_is_removed(articles, figures):
+    assert 0.1 <= figures.loc["copy_share", "value"] <= 0.3
+    assert articles["body"].str.contains("Story continues below|READ MORE: |WATCH: ").mean() > 0.1
+
+
+def test_sentence_scores_equal_vaders_own_on_every_benchmark_sentence(articles, tmp_path):
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    path = tmp_path / "articles.parquet"
+    articles.iloc[:60].to_parquet(path, index=False)
+    results = measure(path, **bench.MAPPING, n_boot=10, n_perm=10, progress=False)
+    scores = results["sentence_scores"].merge(results.corpus.sentences[["doc_id", "sentence_id", "text"]])
+    analyzer = SentimentIntensityAnalyzer()
+    expected = pd.DataFrame([analyzer.polarity_scores(text) for text in scores["text"]])
+    for column in ("compound", "pos", "neu", "neg"):
+        assert scores[column].tolist() == expected[column].tolist(), column
+    assert scores["compound_masked"].tolist() == expected["compound"].tolist()  # the default mask is empty
+
+
+def test_the_benchmark_table_has_every_figure_the_issue_asks_for(tmp_path):
+    table, figures = bench.run(sizes=[12, 24], repeats=1, out=tmp_path, echo=lambda _: None)
+    assert list(table.columns) == bench.BENCH_COLUMNS
+    assert table["articles"].tolist() == [12, 24]
+    assert [f"us_per_sentence_{s}" for s in bench.STAGES] == [c for c in table.columns if c.startswith("us_per")]
+    assert (table[["seconds", "peak_memory_mb", "seconds_1_worker", "cached_seconds"]] > 0).all().all()
+    assert (table["distinct_sentences"] <= table["sentences"]).all()
+    assert list(figures.columns) == bench.FIGURE_COLUMNS
+    assert (tmp_path / "bench.csv").is_file() and (tmp_path / "bench_corpus.csv").is_file()
+    text = bench.report(table, figures)
+    for target in ("ratio <= 1.5", "workers >= 1.7x", "linear", "peak memory", "cached re-run", "machine:"):
+        assert target in text
+    assert bench.linearity(table) is None  # needs three sizes
+
+
+def test_bench_rejects_a_size_too_small_to_halve(capsys):
+    assert main(["bench", "--sizes", "1000,1"]) == 2
+    assert "every size must be at least 2 articles" in capsys.readouterr().err
