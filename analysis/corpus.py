@@ -9,6 +9,7 @@ found with MinHash LSH and checked exactly.
 from __future__ import annotations
 
 import copy
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -386,18 +387,36 @@ def read_folder(folder: Path) -> tuple[pd.DataFrame, list[dict]]:
 # --------------------------------------------------------------------------- duplicates
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def _word_hash(token: str) -> int:
+    """A stable 32-bit hash of one word (cached: news vocabulary repeats, sha256 is the cost)."""
+    return int.from_bytes(sha256_bytes(token.encode())[:16].encode(), "little") & 0xFFFFFFFF
+
+
 def _shingle_hashes(text: str) -> np.ndarray:
     """Stable 32-bit hashes of the word 5-grams of normalised text."""
     tokens = normalise_line(text).split()
     if len(tokens) < SHINGLE_WORDS:
         return np.empty(0, dtype=np.uint64)
-    word_hash = np.array([int.from_bytes(sha256_bytes(t.encode())[:16].encode(), "little") & 0xFFFFFFFF
-                          for t in tokens], dtype=np.uint64)
+    word_hash = np.array([_word_hash(t) for t in tokens], dtype=np.uint64)
     mixed = np.zeros(len(tokens) - SHINGLE_WORDS + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for k in range(SHINGLE_WORDS):
             mixed = mixed * np.uint64(1_000_003) + word_hash[k:len(tokens) - SHINGLE_WORDS + 1 + k]
     return np.unique(mixed & np.uint64(0xFFFFFFFF))
+
+
+@functools.cache
+def _minhash_options() -> dict:
+    """The seed-1 permutations (and hashing scheme) every signature uses, drawn once rather than
+    per document."""
+    from datasketch import MinHash
+
+    template = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=1, hashfunc=int)
+    options = {"permutations": template.permutations}
+    if hasattr(template, "scheme"):  # datasketch >= 2 asks for it with given permutations
+        options["scheme"] = template.scheme
+    return options
 
 
 def body_signature(text: str):
@@ -410,7 +429,7 @@ def body_signature(text: str):
     hashes = _shingle_hashes(text)
     if not len(hashes):
         return hashes, None
-    sig = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=1, hashfunc=int)
+    sig = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=1, hashfunc=int, **_minhash_options())
     sig.update_batch(hashes.tolist())
     return hashes, LeanMinHash(sig)
 

@@ -216,6 +216,50 @@ def test_permutation_monte_carlo_is_reproducible_with_the_seed():
     assert permutation_test(a, b, n_perm=999, seed=6)[0] != first[0]
 
 
+def _shuffle_p(a, b, n_shuffles, seed=1):
+    """Reference permutation p-value written out plainly: shuffle all values, split, compare."""
+    rng = np.random.default_rng(seed)
+    values, n_a = np.concatenate([a, b]), len(a)
+    observed = abs(np.mean(a) - np.mean(b))
+    hits = 0
+    for _ in range(n_shuffles):
+        v = rng.permutation(values)
+        hits += abs(v[:n_a].mean() - v[n_a:].mean()) >= observed - 1e-12
+    return (1 + hits) / (1 + n_shuffles)
+
+
+def test_monte_carlo_on_mostly_zero_values_agrees_with_the_exact_test():
+    # Documents without a match add nothing to a group's sum, so the draws are made on the others:
+    # the p-value must still be that of relabeling every document. C(16, 5) = 4368 labelings.
+    a = np.array([0, 0, 3.0, 0, 1.0])
+    b = np.array([0, 0, 0, 1.0, 0, 0, 0, 0, 0, 2.0, 0])
+    exact, _, method_exact = permutation_test(a, b, n_perm=5000)
+    monte_carlo, min_p, method = permutation_test(a, b, n_perm=4000, seed=3)
+    assert "exact" in method_exact and "Monte Carlo" in method and min_p == 1 / 4001
+    assert monte_carlo == pytest.approx(exact, abs=0.03)  # ~4 standard errors of 4,000 draws
+
+
+def test_large_groups_use_the_normal_approximation_which_agrees_with_shuffling():
+    rng = np.random.default_rng(11)
+    a, b = rng.gamma(2.0, 1.1, 150), rng.gamma(2.0, 1.0, 300)  # skewed, as per-document rates are
+    p, min_p, method = permutation_test(a, b)
+    assert "normal approximation" in method and min_p == 0
+    assert p == pytest.approx(_shuffle_p(a, b, 4000), abs=0.03)
+    assert permutation_test(a + 0.5, b)[0] < p  # a larger difference, a smaller p
+
+
+def test_few_documents_deciding_a_large_test_fall_back_to_monte_carlo():
+    # 450 documents, 8 with a match: the normal curve would misstate the tail, so relabel instead.
+    a, b = np.zeros(150), np.zeros(300)
+    a[:5], b[:3] = 4.0, 4.0
+    p, min_p, method = permutation_test(a, b, seed=2)
+    assert "Monte Carlo" in method and min_p == 1 / 10001
+    assert p == pytest.approx(_shuffle_p(a, b, 4000), abs=0.03)
+    # Groups under NORMAL_MIN_DOCS documents never use it.
+    small = permutation_test(rng_values := np.arange(60.0), rng_values[::-1] + 1)
+    assert "Monte Carlo" in small[2]
+
+
 def test_group_difference_is_pooled_rate_a_minus_pooled_rate_b():
     diff = group_differences(COUNTS, WORDS, SCORES, DOCS, group_col="outlet_group", group_a="L", group_b="R",
                              n_boot=200, n_perm=1000)
