@@ -10,6 +10,7 @@ inputs (see `stage_key`); docs/scaling.md describes the stages.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import logging
@@ -23,17 +24,67 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.provenance import __version__, canonical_json, code_hash
+from analysis.provenance import PACKAGE_DIR, __version__, canonical_json
 
 CACHE_FORMAT = 1
 MANIFEST = "manifest.json"
 logger = logging.getLogger(__name__)
 
+# The modules each stage runs, besides pipeline.py (every stage's glue) and the packaged data files;
+# `stage_code` follows their imports within the package. A change anywhere else (plots, figures,
+# notebooks, write-ups, the benchmark, the command line) recomputes nothing.
+STAGE_MODULES = {
+    "corpus": ("corpus", "tables", "engine", "cache"),
+    "text": ("corpus", "tables", "engine", "cache", "text"),
+    "words": ("engine", "cache", "text", "measures"),
+    "matches": ("engine", "cache", "text", "measures"),
+    "actors": ("engine", "cache", "text", "measures", "actors"),
+    "scores": ("engine", "cache", "text", "measures"),
+    "aggregates": ("engine", "cache", "measures", "actors", "compare"),
+}
+
+
+def _package_imports(module: str) -> set[str]:
+    """The package modules `module` imports (at any depth of its code: functions import too)."""
+    tree = ast.parse((PACKAGE_DIR / f"{module}.py").read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "analysis":
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("analysis."):
+            found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("analysis."))
+    return {m for m in found if (PACKAGE_DIR / f"{m}.py").is_file()}
+
+
+def stage_modules(stage: str) -> tuple[str, ...]:
+    """pipeline plus the stage's modules and everything they import from the package, sorted."""
+    todo, seen = list(STAGE_MODULES[stage]), {"pipeline"}
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(_package_imports(module))
+    return tuple(sorted(seen))
+
+
+def _source_digest(relative: str) -> str:
+    return hashlib.sha256((PACKAGE_DIR / relative).read_bytes()).hexdigest()
+
+
+def stage_code(stage: str) -> str:
+    """sha256 prefix over the stage's modules (`stage_modules`) and every packaged data file."""
+    data = sorted(p.relative_to(PACKAGE_DIR).as_posix() for p in PACKAGE_DIR.rglob("*")
+                  if p.is_file() and p.suffix != ".py" and "__pycache__" not in p.parts)
+    files = [f"{m}.py" for m in stage_modules(stage)] + data
+    return hashlib.sha256(canonical_json({f: _source_digest(f) for f in files}).encode()).hexdigest()[:12]
+
 
 def stage_key(stage: str, inputs: dict) -> str:
     """sha256 of a stage's name, its inputs (file hashes, parameters, upstream keys), the package
-    version and `code_hash()` (canonical JSON, so equal inputs give an equal key)."""
-    record = {"stage": stage, "inputs": inputs, "package_version": __version__, "code_hash": code_hash(),
+    version and the stage's code (`stage_code`; canonical JSON, so equal inputs give an equal key)."""
+    record = {"stage": stage, "inputs": inputs, "package_version": __version__, "code": stage_code(stage),
               "cache_format": CACHE_FORMAT}
     return hashlib.sha256(canonical_json(record).encode("utf-8")).hexdigest()
 

@@ -56,6 +56,12 @@ _N_SECTIONS = len(_CELL_SECTIONS)
 _N_CELLS = len(_CELL_VOICES) * _N_SECTIONS
 # Upper bound on the entries of one block of resample weights or permutation labels, to bound memory.
 _BLOCK_ENTRIES = 4_000_000
+# Large units: the normal interval from the linearized (Taylor) standard error of the ratio, the
+# clusters (documents) as primary sampling units, instead of the percentile bootstrap, whose cost
+# grows with draws x documents. Where it applies it matches the bootstrap's interval to a few
+# percent of its width (docs/statistics.md); a cell with few non-zero documents keeps the bootstrap.
+LINEAR_MIN_CLUSTERS = 200
+LINEAR_MIN_NONZERO = 30
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,6 +180,7 @@ def _rate_ratio(counts, word_totals, doc_units, *, drop_copies: bool, categories
     labels = labels.iloc[np.lexsort((labels["category"].astype(str), labels["category"] != ALL,
                                      labels["lexicon"].astype(str)))].reset_index(drop=True)
     labels.insert(0, "measure", "rate_per_1k")
+    labels["low"], labels["high"] = 0.0, np.inf  # the values a rate can take
     q = pd.Series(np.arange(len(labels)), index=pd.MultiIndex.from_frame(labels[["lexicon", "category"]]))
     keys = ["doc_id", "sentence_id"]
     v = _codes(counts["voice"], "counts.voice", VOICES)
@@ -205,7 +212,7 @@ def _sentiment_ratio(sentence_scores, doc_units, *, drop_copies: bool, score_col
     parts = [compound, (compound <= NEGATIVE_AT).astype(float), (compound >= POSITIVE_AT).astype(float)]
     num = pd.concat([keys.assign(q=i, value=part) for i, part in enumerate(parts)], ignore_index=True)
     labels = pd.DataFrame({"measure": ["mean_compound", "share_negative", "share_positive"],
-                           "lexicon": "vader", "category": ALL})
+                           "lexicon": "vader", "category": ALL, "low": [-1.0, 0.0, 0.0], "high": 1.0})
     return _Ratio(num, keys.assign(value=1.0), labels, 1.0, count_is_den=True)
 
 
@@ -312,20 +319,55 @@ def _unit_sums(cl: _Clusters, i: int):
     return num_u, den_u, num_sum, den_sum, present
 
 
-def _interval(num_u, den_u, cols, present, den_sum, n_boot, rng, confidence):
-    """Percentile interval per column; columns without any numerator entry are exactly 0 in every
-    draw with words, so they skip the matrix product."""
+def _linearized(num_u, den_u, cols: np.ndarray, num_sum, den_sum) -> tuple[np.ndarray, np.ndarray]:
+    """Per column of cols: the linearized (Taylor) standard error of the ratio sum(num) / sum(den)
+    over the unit's clusters, sqrt(m / (m - 1) * sum_i (num_i - R den_i)^2) / sum(den), and
+    whether it may stand in for the bootstrap (LINEAR_MIN_CLUSTERS clusters, LINEAR_MIN_NONZERO of
+    them with a non-zero numerator)."""
+    m = num_u.shape[0]
+    cell = cols % _N_CELLS
+    den_dense = den_u.toarray()
+    sub = num_u[:, cols].tocoo()
+    s_nn = np.bincount(sub.col, weights=sub.data ** 2, minlength=len(cols))
+    s_nd = np.bincount(sub.col, weights=sub.data * den_dense[sub.row, cell[sub.col]], minlength=len(cols))
+    s_dd = (den_dense ** 2).sum(axis=0)[cell]
+    nonzero = np.bincount(sub.col, weights=sub.data != 0, minlength=len(cols))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = num_sum[cols] / den_sum[cell]
+        squares = np.maximum(s_nn - 2 * ratio * s_nd + ratio ** 2 * s_dd, 0.0)
+        se = np.sqrt(m / max(m - 1, 1) * squares) / den_sum[cell]
+    return se, (m >= LINEAR_MIN_CLUSTERS) & (nonzero >= LINEAR_MIN_NONZERO)
+
+
+def _interval(num_u, den_u, cols, present, den_sum, n_boot, rng, confidence, *, num_sum, ranges):
+    """Percentile interval per column, or the normal one from the linearized standard error where
+    `_linearized` allows it and it stays within the values the measure can take (ranges: low and
+    high per column); returns (low, high, linearized). Columns without any numerator entry are
+    exactly 0 in every draw with words, so they skip the matrix product."""
     lo = np.where(den_sum[cols % _N_CELLS] > 0, 0.0, np.nan)
     hi = lo.copy()
+    linear = np.zeros(len(cols), bool)
     if n_boot == 0:
-        return np.full(len(cols), np.nan), np.full(len(cols), np.nan)
+        return np.full(len(cols), np.nan), np.full(len(cols), np.nan), linear
     boot = present[cols] & (den_sum[cols % _N_CELLS] > 0)
+    if boot.any():
+        se, applies = _linearized(num_u, den_u, cols[boot], num_sum, den_sum)
+        value = num_sum[cols[boot]] / den_sum[cols[boot] % _N_CELLS]
+        z = stats.norm.ppf(_percentiles(confidence)[1])
+        low, high = value - z * se, value + z * se
+        applies &= (low >= ranges[0][boot]) & (high <= ranges[1][boot])
+        linear[np.flatnonzero(boot)[applies]] = True
+        lo[linear], hi[linear] = low[applies], high[applies]
+        boot[linear] = False
     lo[boot], hi[boot] = _nanquantiles(_ratio_draws(num_u, den_u, cols[boot], n_boot, rng), confidence)
-    return lo, hi
+    return lo, hi, linear
 
 
 def _ci_method(n_boot: int) -> str:
     return f"percentile bootstrap, {n_boot} draws" if n_boot else "none"
+
+
+LINEAR_METHOD = "normal, linearized standard error"
 
 
 def _label_cells(out: pd.DataFrame, labels: pd.DataFrame, cols: np.ndarray) -> pd.DataFrame:
@@ -387,9 +429,11 @@ def _estimates(ratio: _Ratio, doc_unit: pd.Series, *, unit_type, n_boot, seed, c
         den = den_sum[cols % _N_CELLS]
         with np.errstate(divide="ignore", invalid="ignore"):
             value = np.where(den > 0, num_sum[cols] / den, np.nan)
-        lo, hi = _interval(num_u, den_u, cols, present, den_sum, n_boot, keyed_rng(seed, "bootstrap", unit), confidence)
+        ranges = (ratio.labels["low"].to_numpy()[cols // _N_CELLS], ratio.labels["high"].to_numpy()[cols // _N_CELLS])
+        lo, hi, linear = _interval(num_u, den_u, cols, present, den_sum, n_boot, keyed_rng(seed, "bootstrap", unit),
+                                   confidence, num_sum=num_sum, ranges=ranges)
         parts.append(pd.DataFrame({
-            "unit": np.full(len(cols), i), "col": cols, "value": value * ratio.scale,
+            "unit": np.full(len(cols), i), "col": cols, "value": value * ratio.scale, "_linear": linear,
             "ci_low": lo * ratio.scale, "ci_high": hi * ratio.scale,
             "count": den if ratio.count_is_den else num_sum[cols], "n_words": den,
             "n_docs": cl.docs_in_cell[i, cols % _N_CELLS],
@@ -401,7 +445,8 @@ def _estimates(ratio: _Ratio, doc_unit: pd.Series, *, unit_type, n_boot, seed, c
     out = _label_cells(out, ratio.labels, out["col"].to_numpy())
     out["unit"] = np.array(cl.units, dtype=object)[out["unit"].to_numpy()]
     out["unit_type"] = unit_type
-    out["ci_method"] = _ci_method(n_boot)
+    out["ci_method"] = (np.where(out["_linear"], LINEAR_METHOD, _ci_method(n_boot)).astype(object)
+                        if "_linear" in out else _ci_method(n_boot))
     what = "sentences" if ratio.count_is_den else "words"
     out["warning"] = _warnings(out["n_words"].to_numpy(), out["n_docs"].to_numpy(), out["ci_unit"].to_numpy(), what)
     if ratio.count_is_den:
@@ -647,12 +692,21 @@ def _difference_rows(ratio: _Ratio, side: pd.Series, *, keys, n_boot, seed, conf
     sums = [_unit_sums(boot, i) for i in range(2)]
     cells = np.flatnonzero((sums[0][3] > 0) & (sums[1][3] > 0))
     cols = (np.arange(boot.n_q)[:, None] * _N_CELLS + cells[None, :]).ravel()
-    est, draws = [], []
-    rng_keys = [("bootstrap", group_a), ("bootstrap", group_b) if group_b != REST else ("bootstrap", REST, group_a)]
-    for (num_u, den_u, num_sum, den_sum, _), key in zip(sums, rng_keys):
+    est, draws, variance = [], [], np.zeros(len(cols))
+    linear = np.full(len(cols), n_boot > 0)  # both groups large enough for the linearized interval
+    for num_u, den_u, num_sum, den_sum, _ in sums:
         est.append(num_sum[cols] / den_sum[cols % _N_CELLS])
-        draws.append(_ratio_draws(num_u, den_u, cols, n_boot, keyed_rng(seed, *key)))
-    lo, hi = _nanquantiles(draws[0] - draws[1], confidence) if n_boot else (np.full(len(cols), np.nan),) * 2
+        se, applies = _linearized(num_u, den_u, cols, num_sum, den_sum)
+        variance += se ** 2
+        linear &= applies
+    rng_keys = [("bootstrap", group_a), ("bootstrap", group_b) if group_b != REST else ("bootstrap", REST, group_a)]
+    for (num_u, den_u, *_), key in zip(sums, rng_keys):
+        draws.append(_ratio_draws(num_u, den_u, cols[~linear], n_boot, keyed_rng(seed, *key)))
+    lo, hi = np.full(len(cols), np.nan), np.full(len(cols), np.nan)
+    if n_boot:
+        lo[~linear], hi[~linear] = _nanquantiles(draws[0] - draws[1], confidence)
+        half = stats.norm.ppf(_percentiles(confidence)[1]) * np.sqrt(variance[linear])
+        lo[linear], hi[linear] = (est[0] - est[1])[linear] - half, (est[0] - est[1])[linear] + half
     out = pd.DataFrame({"group_a": group_a, "group_b": group_b, "difference": (est[0] - est[1]) * ratio.scale,
                         "ci_low": lo * ratio.scale, "ci_high": hi * ratio.scale, "p_value": np.nan,
                         "min_p": np.nan})
@@ -660,7 +714,8 @@ def _difference_rows(ratio: _Ratio, side: pd.Series, *, keys, n_boot, seed, conf
     out["_q"] = cols // _N_CELLS
     ci_units = ["sentence" if boot.by_sentence[i] else "document" for i in range(2)]
     out["ci_unit"] = ci_units[0] if ci_units[0] == ci_units[1] else f"{ci_units[0]} (a), {ci_units[1]} (b)"
-    out["ci_method"] = f"percentile bootstrap, {n_boot} draws per group" if n_boot else "none"
+    out["ci_method"] = (np.where(linear, f"{LINEAR_METHOD} per group", f"percentile bootstrap, {n_boot} draws per group")
+                        .astype(object) if n_boot else "none")
     out["n_docs_a"] = docs.docs_in_cell[0, cols % _N_CELLS]
     out["n_docs_b"] = docs.docs_in_cell[1, cols % _N_CELLS]
     tests = []

@@ -85,10 +85,34 @@ def test_changed_rules_recompute_every_stage(cached, tmp_path):
     assert measure(SEEDS, cache_dir=cache_dir, rules=rules, **FAST).stages_computed == ALL
 
 
-def test_changed_code_recomputes_every_stage(cached, monkeypatch):
+def _edited(monkeypatch, module: str) -> None:
+    """As if the module's source had been edited."""
+    real = cache_mod._source_digest
+    monkeypatch.setattr(cache_mod, "_source_digest", lambda f: real(f) + ("edited" if f == f"{module}.py" else ""))
+
+
+@pytest.mark.parametrize(("module", "recomputed"), [
+    ("pipeline", ALL),
+    ("text", [s for s in ALL if s != "corpus"]),
+    ("compare", ["aggregates"]),
+    ("actors", ["actors", "aggregates"]),
+    ("plots", []),
+    ("writeup", []),
+])
+def test_changed_code_recomputes_the_stages_that_run_it(cached, monkeypatch, module, recomputed):
     cache_dir, _ = cached
-    monkeypatch.setattr(cache_mod, "code_hash", lambda: "another-code")
-    assert measure(SEEDS, cache_dir=cache_dir, **FAST).stages_computed == ALL
+    _edited(monkeypatch, module)
+    assert measure(SEEDS, cache_dir=cache_dir, **FAST).stages_computed == recomputed
+
+
+def test_each_stages_code_includes_what_its_modules_import():
+    assert "measures" in cache_mod.stage_modules("actors")  # actors imports measures
+    assert "provenance" in cache_mod.stage_modules("corpus")  # corpus imports provenance
+    for stage in cache_mod.STAGE_MODULES:
+        modules = cache_mod.stage_modules(stage)
+        assert "pipeline" in modules and not {"plots", "figures", "notebook", "writeup", "bench"} & set(modules)
+        for module in modules:
+            assert cache_mod._package_imports(module) <= set(modules) or module == "pipeline"
 
 
 def test_a_changed_document_recomputes_every_stage(cached, tmp_path):

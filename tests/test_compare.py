@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy import sparse
 
+from analysis import compare
 from analysis.compare import (
     DIFFERENCE_COLUMNS,
     DISTINCTIVE_COLUMNS,
@@ -258,6 +260,67 @@ def test_few_documents_deciding_a_large_test_fall_back_to_monte_carlo():
     # Groups under NORMAL_MIN_DOCS documents never use it.
     small = permutation_test(rng_values := np.arange(60.0), rng_values[::-1] + 1)
     assert "Monte Carlo" in small[2]
+
+
+def _large_outlets(n_docs=400, seed=4):
+    """Two outlets of n_docs one-sentence documents each: a common category and a rare one."""
+    rng = np.random.default_rng(seed)
+    ids = [f"x{i:04d}" for i in range(2 * n_docs)]
+    words = rng.integers(150, 900, len(ids))
+    common = rng.poisson(words * 0.01 * rng.gamma(0.5, 2.0, len(ids)))
+    rare = (rng.random(len(ids)) < 0.02).astype(int)
+    docs = pd.DataFrame({"doc_id": ids, "outlet": np.repeat(["P", "Q"], n_docs), "outlet_group": "G",
+                         "exclude_body": False})
+    totals = pd.DataFrame({"doc_id": ids, "sentence_id": 1, "section": "body", "voice": "own", "n_words": words})
+    counts = pd.concat([
+        pd.DataFrame({"doc_id": ids, "sentence_id": 1, "lexicon": "loaded", "category": category, "voice": "own",
+                      "section": "body", "count": values})
+        for category, values in (("common", common), ("rare", rare))])
+    return docs, totals, counts[counts["count"] > 0]
+
+
+def test_large_units_use_a_linearized_interval_close_to_the_bootstrap(monkeypatch):
+    docs, totals, counts = _large_outlets()
+    cell = {"unit": "P", "lexicon": "loaded", "voice": "own", "section": "body"}
+    fast = estimate_rates(counts, totals, docs, unit_type="outlet", unit_col="outlet", n_boot=4000)
+    monkeypatch.setattr(compare, "LINEAR_MIN_CLUSTERS", 10**9)
+    slow = estimate_rates(counts, totals, docs, unit_type="outlet", unit_col="outlet", n_boot=4000)
+    linear, boot = row(fast, category="common", **cell), row(slow, category="common", **cell)
+    assert "linearized" in linear["ci_method"] and "bootstrap" in boot["ci_method"]
+    width = boot["ci_high"] - boot["ci_low"]
+    assert linear["ci_low"] == pytest.approx(boot["ci_low"], abs=0.1 * width)
+    assert linear["ci_high"] == pytest.approx(boot["ci_high"], abs=0.1 * width)
+    # About 8 of 400 documents have a rare match: too few for the normal curve, so the bootstrap
+    # stays, with the very draws it had before (draws are keyed by unit, not by column).
+    rare, rare_boot = row(fast, category="rare", **cell), row(slow, category="rare", **cell)
+    assert "bootstrap" in rare["ci_method"]
+    assert (rare["ci_low"], rare["ci_high"]) == (rare_boot["ci_low"], rare_boot["ci_high"])
+
+
+def test_linearized_standard_error_is_the_ratio_estimators():
+    # Written out: se^2 = m / (m - 1) * sum_i (num_i - R den_i)^2 / (sum den)^2.
+    rng = np.random.default_rng(2)
+    num, den = rng.poisson(3.0, 250).astype(float), rng.integers(50, 400, 250).astype(float)
+    ratio = num.sum() / den.sum()
+    expected = math.sqrt(250 / 249 * ((num - ratio * den) ** 2).sum()) / den.sum()
+    num_u = sparse.csr_array(num[:, None] * np.eye(1, compare._N_CELLS, 3))
+    den_u = sparse.csr_array(den[:, None] * np.eye(1, compare._N_CELLS, 3))
+    se, applies = compare._linearized(num_u, den_u, np.array([3]), num_u.sum(axis=0), den_u.sum(axis=0))
+    assert se[0] == pytest.approx(expected, rel=1e-9) and applies[0]
+
+
+def test_large_group_differences_use_the_linearized_interval():
+    docs, totals, counts = _large_outlets()
+    scores = pd.DataFrame({"doc_id": docs["doc_id"], "sentence_id": 1, "section": "body", "voice": "own",
+                           "compound": np.linspace(-0.9, 0.9, len(docs))})
+    diff = group_differences(counts, totals, scores, docs, group_col="outlet", group_a="P", group_b="Q",
+                             n_boot=500, n_perm=500)
+    common = row(diff, measure="rate_per_1k", category="common", voice="own", section="body")
+    assert "linearized" in common["ci_method"] and common["ci_low"] < common["difference"] < common["ci_high"]
+    assert "bootstrap" in row(diff, measure="rate_per_1k", category="rare", voice="own", section="body")["ci_method"]
+    # Compound scores rise along the documents, so P (the first half) is lower than Q.
+    compound = row(diff, measure="mean_compound", voice="own", section="body")
+    assert compound["ci_high"] < 0 and "linearized" in compound["ci_method"]
 
 
 def test_group_difference_is_pooled_rate_a_minus_pooled_rate_b():
