@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
+from analysis.frames import labels_at
 from analysis.provenance import keyed_rng
 
 VOICES = ("own", "quoted", "reported")
@@ -33,6 +34,7 @@ ALL = "all"
 UNIT_TYPES = ("document", "outlet", "group")
 DEDUP = ("drop_copies", "keep")
 REST = "rest"
+CI_UNITS = ("document", "sentence")  # what an interval resamples, by by_sentence
 # VADER's conventional cut-offs (Hutto & Gilbert 2014).
 NEGATIVE_AT, POSITIVE_AT = -0.05, 0.05
 
@@ -243,27 +245,32 @@ def _clusters(ratio: _Ratio, doc_unit: pd.Series, *, order=None, sentences_when_
     single = n_docs[docs["u"]] == 1 if sentences_when_single else np.zeros(len(docs), bool)
     docs["single"] = single
 
-    def keyed(df: pd.DataFrame) -> pd.DataFrame:
-        df = df.merge(docs[["doc_id", "u", "single"]], on="doc_id", how="inner", sort=False)
-        return df.assign(key=np.where(df["single"], df["sentence_id"], -1))
+    # Documents by position d in `docs` (sorted by unit, then doc_id): a cluster is (d, key), key the
+    # sentence of a single-document unit or -1, so clusters sorted by (d, key) are in unit order.
+    doc_index = pd.Index(docs["doc_id"])
+    doc_u, doc_single = docs["u"].to_numpy(np.int64), docs["single"].to_numpy(bool)
 
-    num, den = keyed(ratio.num), keyed(ratio.den)
-    multi = docs.loc[~docs["single"], ["doc_id", "u"]].assign(key=-1)
-    sent = pd.concat([num.loc[num["single"], ["doc_id", "u", "key"]], den.loc[den["single"], ["doc_id", "u", "key"]]])
-    clusters = (pd.concat([multi, sent]).drop_duplicates(["doc_id", "key"])
-                .sort_values(["u", "doc_id", "key"], ignore_index=True))
-    clusters["row"] = np.arange(len(clusters))
-    bounds = np.searchsorted(clusters["u"].to_numpy(), np.arange(len(units) + 1))
+    def keyed(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        d = doc_index.get_indexer(df["doc_id"])
+        if (d < 0).any():
+            df, d = df.loc[d >= 0], d[d >= 0]
+        key = np.where(doc_single[d], df["sentence_id"].to_numpy(np.int64), -1)
+        return df, d * width + key + 1
+
+    width = int(max(ratio.num["sentence_id"].to_numpy().max(initial=0),
+                    ratio.den["sentence_id"].to_numpy().max(initial=0))) + 2
+    (num, num_key), (den, den_key) = keyed(ratio.num), keyed(ratio.den)
+    multi = np.flatnonzero(~doc_single) * width
+    clusters = np.unique(np.concatenate([multi, num_key[doc_single[num_key // width]],
+                                         den_key[doc_single[den_key // width]]]))
+    bounds = np.searchsorted(doc_u[clusters // width], np.arange(len(units) + 1))
     n_rows, n_q = len(clusters), len(ratio.labels)
-    num_rows = num.merge(clusters[["doc_id", "key", "row"]], on=["doc_id", "key"])
-    den_rows = den.merge(clusters[["doc_id", "key", "row"]], on=["doc_id", "key"])
+    num_rows = num.assign(row=np.searchsorted(clusters, num_key))
+    den_rows = den.assign(row=np.searchsorted(clusters, den_key))
     num_mat = _cell_matrix(num_rows, n_rows, n_q)
     den_mat = _cell_matrix(den_rows, n_rows, 1)
     # Documents with words (sentences) in each cell, per unit.
-    doc_codes, doc_ids = pd.factorize(den_rows["doc_id"])
-    has = (_cell_matrix(den_rows.assign(row=doc_codes), len(doc_ids), 1) > 0).tocoo()
-    doc_u = np.zeros(len(doc_ids), np.int64)
-    doc_u[doc_codes] = den_rows["u"].to_numpy()
+    has = (_cell_matrix(den_rows.assign(row=den_key // width), len(docs), 1) > 0).tocoo()
     docs_in_cell = np.zeros((len(units), _N_CELLS), np.int64)
     np.add.at(docs_in_cell, (doc_u[has.row], has.col), 1)
     by_sentence = (n_docs == 1) & sentences_when_single
@@ -372,25 +379,28 @@ LINEAR_METHOD = "normal, linearized standard error"
 
 def _label_cells(out: pd.DataFrame, labels: pd.DataFrame, cols: np.ndarray) -> pd.DataFrame:
     q, cell = cols // _N_CELLS, cols % _N_CELLS
-    out["measure"] = labels["measure"].to_numpy()[q]
-    out["lexicon"] = labels["lexicon"].to_numpy()[q]
-    out["category"] = labels["category"].to_numpy()[q]
-    out["voice"] = np.array(_CELL_VOICES, dtype=object)[cell // _N_SECTIONS]
-    out["section"] = np.array(_CELL_SECTIONS, dtype=object)[cell % _N_SECTIONS]
+    for name in ("measure", "lexicon", "category"):
+        out[name] = labels_at(labels[name], q)
+    out["voice"] = labels_at(_CELL_VOICES, cell // _N_SECTIONS)
+    out["section"] = labels_at(_CELL_SECTIONS, cell % _N_SECTIONS)
     return out
 
 
-def _warnings(n_words: np.ndarray, n_docs: np.ndarray, ci_unit: np.ndarray, what: str) -> np.ndarray:
-    """The estimates' warning column: empty, or why the value or its interval needs care."""
-    out = np.full(len(n_words), "", dtype=object)
+def _warnings(n_words: np.ndarray, n_docs: np.ndarray, by_sentence: np.ndarray, what: str):
+    """The estimates' warning column: empty, or why the value or its interval needs care
+    (by_sentence: the interval resamples the sentences of one document)."""
+    texts, codes = [""], np.zeros(len(n_words), np.int64)
     few = np.flatnonzero(n_docs < 5)
-    out[few] = [
-        "fewer than 5 documents (1): the interval resamples the sentences of one article, so it shows within-article "
-        "variation only" if unit == "sentence" else
-        f"fewer than 5 documents ({n}): the interval resamples so few articles that it shows little of the "
-        "variation between articles" for n, unit in zip(n_docs[few].tolist(), ci_unit[few].tolist())]
-    out[np.asarray(n_words) <= 0] = f"no {what} in this voice and section: value undefined"
-    return out
+    if len(few):
+        keys, inverse = np.unique(np.asarray(n_docs[few], np.int64) * 2 + by_sentence[few], return_inverse=True)
+        texts += [
+            "fewer than 5 documents (1): the interval resamples the sentences of one article, so it shows "
+            "within-article variation only" if key % 2 else
+            f"fewer than 5 documents ({key // 2}): the interval resamples so few articles that it shows little of "
+            "the variation between articles" for key in keys.tolist()]
+        codes[few] = 1 + inverse.ravel()
+    codes[np.asarray(n_words) <= 0] = len(texts)
+    return labels_at(texts + [f"no {what} in this voice and section: value undefined"], codes)
 
 
 def _point_estimates(cl: _Clusters, ratio: _Ratio) -> pd.DataFrame:
@@ -414,7 +424,7 @@ def _point_estimates(cl: _Clusters, ratio: _Ratio) -> pd.DataFrame:
         "unit": unit, "col": cols, "value": value * ratio.scale, "ci_low": np.nan, "ci_high": np.nan,
         "count": den if ratio.count_is_den else num_sum[unit, cols], "n_words": den,
         "n_docs": cl.docs_in_cell[unit, cell],
-        "ci_unit": np.where(cl.by_sentence[unit], "sentence", "document").astype(object),
+        "ci_unit": labels_at(CI_UNITS, cl.by_sentence[unit]),
     })
 
 
@@ -437,18 +447,19 @@ def _estimates(ratio: _Ratio, doc_unit: pd.Series, *, unit_type, n_boot, seed, c
             "ci_low": lo * ratio.scale, "ci_high": hi * ratio.scale,
             "count": den if ratio.count_is_den else num_sum[cols], "n_words": den,
             "n_docs": cl.docs_in_cell[i, cols % _N_CELLS],
-            "ci_unit": "sentence" if cl.by_sentence[i] else "document",
+            "ci_unit": CI_UNITS[int(cl.by_sentence[i])],
         }))
     if not parts:
         return pd.DataFrame(columns=ESTIMATE_COLUMNS)
     out = pd.concat(parts, ignore_index=True)
     out = _label_cells(out, ratio.labels, out["col"].to_numpy())
-    out["unit"] = np.array(cl.units, dtype=object)[out["unit"].to_numpy()]
+    out["unit"] = labels_at(cl.units, out["unit"].to_numpy())
     out["unit_type"] = unit_type
-    out["ci_method"] = (np.where(out["_linear"], LINEAR_METHOD, _ci_method(n_boot)).astype(object)
+    out["ci_method"] = (labels_at([_ci_method(n_boot), LINEAR_METHOD], out["_linear"].to_numpy())
                         if "_linear" in out else _ci_method(n_boot))
     what = "sentences" if ratio.count_is_den else "words"
-    out["warning"] = _warnings(out["n_words"].to_numpy(), out["n_docs"].to_numpy(), out["ci_unit"].to_numpy(), what)
+    out["warning"] = _warnings(out["n_words"].to_numpy(), out["n_docs"].to_numpy(),
+                               (out["ci_unit"] == "sentence").to_numpy(), what)
     if ratio.count_is_den:
         out["n_words"] = np.nan
     out["count"] = out["count"].round().astype(np.int64)

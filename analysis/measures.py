@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.corpus import to_raw_offsets_many
+from analysis.frames import labels_at
 from analysis.provenance import PACKAGE_DIR, file_version
-from analysis.text import last_start_at, voices_at, word_spans
+from analysis.text import last_start_at, voices_at, words_with_spans
 
 LEXICON_DIR = PACKAGE_DIR / "lexicons"
 LEXICON_COLUMNS = ("term", "category", "kind", "case_sensitive", "forms", "exclude_before",
@@ -508,19 +509,15 @@ def sentence_voice(word_totals: pd.DataFrame) -> pd.DataFrame:
     return ranked.drop_duplicates(["doc_id", "sentence_id"])[["doc_id", "sentence_id", "voice"]]
 
 
-def _term_key(word: str) -> str:
-    """A word as a term: lower case, except acronyms ("US" is not "us"); curly apostrophes made straight."""
-    word = word.replace("’", "'")
-    return word if len(word) > 1 and word.isupper() else word.lower()
-
-
 def term_counts(documents: pd.DataFrame, sentences: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
-    """Word (unigram, see `_term_key`) counts per document, voice and section: the input of distinctive terms."""
-    with_sentences = documents[documents["doc_id"].isin(sentences["doc_id"])]
+    """Word (unigram) counts per document, voice and section: the input of distinctive terms. A word
+    as a term is lower case, except acronyms ("US" is not "us"), with curly apostrophes made straight."""
+    with_sentences = documents[documents["doc_id"].isin(pd.unique(sentences["doc_id"]))]
     doc_ids, terms, offsets, counts = [], [], [], []
     for doc_id, text in zip(with_sentences["doc_id"], with_sentences["clean_text"]):
-        w_start, w_end = word_spans(text)
-        terms += [_term_key(text[a:b]) for a, b in zip(w_start.tolist(), w_end.tolist())]
+        # ’ -> ' keeps every offset and every word boundary (both may sit inside a word)
+        w_start, _, found = words_with_spans(text.replace("’", "'"))
+        terms += [w if len(w) > 1 and w.isupper() else w.lower() for w in found]
         offsets.append(w_start)
         counts.append(len(w_start))
         doc_ids.append(doc_id)
@@ -531,9 +528,19 @@ def term_counts(documents: pd.DataFrame, sentences: pd.DataFrame, spans: pd.Data
     offsets = np.concatenate(offsets).astype(np.int64)
     sents, rows = _sentence_rows(sentences, doc_index, doc_codes, offsets)
     voice, _ = voices_at(spans, doc_index.to_numpy()[doc_codes], offsets)
-    words = pd.DataFrame({"doc_id": doc_index.to_numpy()[doc_codes], "term": terms, "voice": voice,
-                          "section": sents["section"].to_numpy()[rows]})
-    return words.groupby(["doc_id", "term", "voice", "section"], sort=True).size().rename("count").reset_index()
+    # Counted on integer codes, each ranked in the keys' sort order (as a sorted group-by would).
+    keys = [(doc_codes, doc_index.to_numpy()), pd.factorize(np.asarray(terms, dtype=object), sort=True),
+            pd.factorize(voice, sort=True), pd.factorize(sents["section"].to_numpy()[rows], sort=True)]
+    rank = np.argsort(np.argsort(keys[0][1].astype(str), kind="stable"))  # document codes ranked by doc_id
+    codes = [rank[doc_codes]] + [np.asarray(c, dtype=np.int64) for c, _ in keys[1:]]
+    sizes = [len(labels) for _, labels in keys]
+    combined = np.ravel_multi_index(codes, sizes)
+    cells, count = np.unique(combined, return_counts=True)
+    d, t, v, s = np.unravel_index(cells, sizes)
+    doc_labels = keys[0][1][np.argsort(rank)]
+    return pd.DataFrame({"doc_id": labels_at(doc_labels, d), "term": labels_at(keys[1][1], t),
+                         "voice": labels_at(keys[2][1], v), "section": labels_at(keys[3][1], s),
+                         "count": count.astype(np.int64)})
 
 
 def context_window(text: str, start: int, end: int, width: int) -> tuple[str, str]:

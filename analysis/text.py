@@ -51,10 +51,16 @@ def words(text: str) -> list[str]:
 
 def word_spans(text: str) -> tuple[np.ndarray, np.ndarray]:
     """Start and end offsets (int64 arrays) of the words of `text`, as `words` finds them."""
+    starts, ends, _ = words_with_spans(text)
+    return starts, ends
+
+
+def words_with_spans(text: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """`word_spans` and `words` of `text` from one pass."""
     parts = _WORD_SPLIT_RE.split(text)  # gap, word, gap, word, ..., gap: offsets are cumulative lengths
     lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
     ends = np.cumsum(lengths)[1::2]
-    return ends - lengths[1::2], ends
+    return ends - lengths[1::2], ends, parts[1::2]
 
 
 def count_words(text: str) -> int:
@@ -458,8 +464,11 @@ def last_start_at(item_docs: np.ndarray, offsets: np.ndarray, row_docs: np.ndarr
 
 def voices_at(spans: pd.DataFrame, doc_ids, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`voice_at` for offsets of many documents at once (doc_ids[i] is the document of offsets[i])."""
-    index = pd.Index(pd.unique(pd.Series(doc_ids)))
-    item_docs = index.get_indexer(doc_ids).astype(np.int64)
+    if not isinstance(doc_ids, (np.ndarray, pd.Series, pd.Index, pd.api.extensions.ExtensionArray)):
+        doc_ids = np.asarray(doc_ids, dtype=object)
+    item_docs, uniques = pd.factorize(doc_ids)  # codes in order of first appearance
+    index = pd.Index(uniques)
+    item_docs = item_docs.astype(np.int64)
     span_docs = index.get_indexer(spans["doc_id"]).astype(np.int64)
     keep = span_docs >= 0
     order = np.lexsort((spans["start"].to_numpy(np.int64)[keep], span_docs[keep]))

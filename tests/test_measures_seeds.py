@@ -188,3 +188,26 @@ def test_tables_written_to_disk_match_the_returned_ones(tmp_path, corpus):
     written = pd.read_csv(tmp_path / "matches.csv", dtype={"doc_id": str})
     assert len(written) == len(tables["matches"])
     assert (tmp_path / "provenance.json").is_file()
+
+
+def test_term_counts_are_every_word_of_each_voice_and_section(corpus):
+    """Term counts (the input of distinctive terms) hold every word once: per document, voice and
+    section they sum to the word totals, and per document they are the words of the clean text,
+    lower-cased except acronyms, with curly apostrophes made straight."""
+    from collections import Counter
+
+    from analysis import measures
+
+    docs, sentences, spans = corpus.documents, corpus.sentences, corpus.spans
+    terms = measures.term_counts(docs, sentences, spans)
+    totals = text_model.word_voice_totals(docs, sentences, spans)
+    keys = ["doc_id", "voice", "section"]
+    summed = terms.groupby(keys)["count"].sum().sort_index()
+    expected = totals.groupby(keys)["n_words"].sum().sort_index()
+    pd.testing.assert_series_equal(summed, expected, check_names=False)
+    assert terms.equals(terms.sort_values(["doc_id", "term", "voice", "section"], ignore_index=True))
+    for doc_id, clean in zip(docs["doc_id"], docs["clean_text"]):
+        words = [w.replace("’", "'") for w in text_model.words(clean)]
+        want = Counter(w if len(w) > 1 and w.isupper() else w.lower() for w in words)
+        got = terms[terms["doc_id"] == doc_id].groupby("term")["count"].sum()
+        assert dict(got) == dict(want), doc_id

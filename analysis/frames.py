@@ -1,0 +1,34 @@
+"""Column builders shared by the steps: string columns made from a few labels and one code per row.
+
+A table of a million estimates repeats a few dozen labels (measures, voices, warnings). Building
+such a column from an object array converts every Python string one by one; taking the labels by
+code in Arrow does the same in one vectorised step, with the same values and the same dtype.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+
+@lru_cache(maxsize=1)
+def _default_string_dtype():
+    """The dtype pandas gives a column of Python strings (Arrow-backed `str` in pandas 3, object before)."""
+    return pd.Series(["a"]).dtype
+
+
+def labels_at(labels, codes) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """labels[codes] as the column pandas would make of those strings (codes: integer array)."""
+    codes = np.asarray(codes, dtype=np.int64)
+    dtype = _default_string_dtype()
+    labels = list(labels)
+    arrow = isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+    if not arrow or not len(codes) or not all(isinstance(label, str) for label in labels):  # as pandas would
+        return np.array(labels + [None], dtype=object)[:-1][codes]
+    if len(codes) and (codes.min() < 0 or codes.max() >= len(labels)):
+        raise IndexError(f"label codes outside 0..{len(labels) - 1}")
+    taken = pa.array(labels, type=pa.large_string()).take(pa.array(codes))
+    return pd.array(taken, dtype=dtype)
