@@ -11,6 +11,7 @@ inputs (see `stage_key`); docs/scaling.md describes the stages.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import json
 import logging
@@ -19,15 +20,18 @@ import shutil
 import time
 import uuid
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from analysis.frames import write_parquet
 from analysis.provenance import PACKAGE_DIR, __version__, canonical_json
 
 CACHE_FORMAT = 1
 MANIFEST = "manifest.json"
+WRITE_THREADS = 4  # tables of a stage written at once
 logger = logging.getLogger(__name__)
 
 # The modules each stage runs, besides pipeline.py (every stage's glue) and the packaged data files;
@@ -46,6 +50,12 @@ STAGE_MODULES = {
 
 def _package_imports(module: str) -> set[str]:
     """The package modules `module` imports (at any depth of its code: functions import too)."""
+    return set(_imports_in_source(module, _source_digest(f"{module}.py")))
+
+
+@functools.cache
+def _imports_in_source(module: str, digest: str) -> frozenset[str]:
+    """`_package_imports` of one version of the module's source (by its sha256): parsed once per process."""
     tree = ast.parse((PACKAGE_DIR / f"{module}.py").read_text(encoding="utf-8"))
     found = set()
     for node in ast.walk(tree):
@@ -55,7 +65,7 @@ def _package_imports(module: str) -> set[str]:
             found.add(node.module.split(".")[1])
         elif isinstance(node, ast.Import):
             found.update(a.name.split(".")[1] for a in node.names if a.name.startswith("analysis."))
-    return {m for m in found if (PACKAGE_DIR / f"{m}.py").is_file()}
+    return frozenset(m for m in found if (PACKAGE_DIR / f"{m}.py").is_file())
 
 
 def stage_modules(stage: str) -> tuple[str, ...]:
@@ -159,13 +169,15 @@ class StageCache:
         tmp = final.parent / f".tmp-{key[:12]}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
         try:
-            listed = {}
-            for name, table in tables.items():
-                path = tmp / f"{name}.parquet"
-                table.to_parquet(path, index=False)
-                listed[name] = {"file": path.name, "sha256": _file_sha256(path), "bytes": path.stat().st_size,
-                                "rows": len(table), "columns": [str(c) for c in table.columns],
-                                "dtypes": [str(t) for t in table.dtypes]}
+            def write(name: str) -> dict:
+                path, table = tmp / f"{name}.parquet", tables[name]
+                write_parquet(table, path)
+                return {"file": path.name, "sha256": _file_sha256(path), "bytes": path.stat().st_size,
+                        "rows": len(table), "columns": [str(c) for c in table.columns],
+                        "dtypes": [str(t) for t in table.dtypes]}
+
+            with ThreadPoolExecutor(WRITE_THREADS) as pool:  # Arrow writes outside the GIL
+                listed = dict(zip(tables, pool.map(write, tables)))
             manifest = {"stage": stage, "key": key, "format": CACHE_FORMAT, "inputs": inputs, "tables": listed}
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str) + "\n",
                                         encoding="utf-8")

@@ -1,8 +1,10 @@
-"""Column builders shared by the steps: string columns made from a few labels and one code per row.
+"""DataFrame helpers shared by the steps.
 
-A table of a million estimates repeats a few dozen labels (measures, voices, warnings). Building
-such a column from an object array converts every Python string one by one; taking the labels by
-code in Arrow does the same in one vectorised step, with the same values and the same dtype.
+`labels_at`: a table of a million estimates repeats a few dozen labels (measures, voices,
+warnings). Building such a column from an object array converts every Python string one by one;
+taking the labels by code in Arrow does the same in one vectorised step, with the same values and
+the same dtype. `write_parquet`: the same table gives the same bytes whether it was concatenated
+from chunks or read back whole.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 
 @lru_cache(maxsize=1)
@@ -32,3 +35,12 @@ def labels_at(labels, codes) -> pd.api.extensions.ExtensionArray | np.ndarray:
         raise IndexError(f"label codes outside 0..{len(labels) - 1}")
     taken = pa.array(labels, type=pa.large_string()).take(pa.array(codes))
     return pd.array(taken, dtype=dtype)
+
+
+def write_parquet(table: pd.DataFrame, path) -> None:
+    """`table.to_parquet(path, index=False)` with its columns in one contiguous chunk each: Arrow
+    writes a column chunk by chunk (where a dictionary gives way to plain encoding, for one), so
+    a table concatenated from document chunks and the same table read back whole would differ in
+    bytes, not in content."""
+    arrow = pa.Table.from_pandas(table, preserve_index=False).combine_chunks()
+    pq.write_table(arrow, path, compression="snappy")

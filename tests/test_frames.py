@@ -28,3 +28,21 @@ def test_labels_at_keeps_labels_that_are_not_strings():
 def test_labels_at_refuses_codes_outside_the_labels():
     with pytest.raises(IndexError, match="label codes"):
         labels_at(["own", "quoted"], np.array([0, 2]))
+
+
+def test_parquet_bytes_do_not_depend_on_how_the_table_was_assembled(tmp_path):
+    """A table concatenated from chunks and the same table read back whole give the same file
+    (to_parquet alone does not: Arrow writes each chunk's dictionary or plain pages as they come)."""
+    import io
+
+    from analysis.frames import write_parquet
+
+    rng = np.random.default_rng(0)
+    parts = [pd.DataFrame({"text": ["".join(rng.choice(list("abcdefgh "), 60)) for _ in range(20000)],
+                           "n": np.arange(20000)}) for _ in range(3)]
+    chunked = pd.concat(parts, ignore_index=True)
+    whole = pd.read_parquet(io.BytesIO(chunked.to_parquet(index=False)))
+    write_parquet(chunked, tmp_path / "chunked.parquet")
+    write_parquet(whole, tmp_path / "whole.parquet")
+    assert (tmp_path / "chunked.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "chunked.parquet"), chunked)
