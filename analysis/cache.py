@@ -26,12 +26,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.frames import write_parquet
+from analysis.frames import contiguous, write_parquet
 from analysis.provenance import PACKAGE_DIR, __version__, canonical_json
 
 CACHE_FORMAT = 1
 MANIFEST = "manifest.json"
-WRITE_THREADS = 4  # tables of a stage written at once
+WRITE_THREADS = 2  # tables of a stage written at once
 logger = logging.getLogger(__name__)
 
 # The modules each stage runs, besides pipeline.py (every stage's glue) and the packaged data files;
@@ -155,7 +155,7 @@ class StageCache:
                 raise ValueError(f"{info['file']} has {path.stat().st_size} bytes, the manifest says {info['bytes']}")
             if _file_sha256(path) != info["sha256"]:
                 raise ValueError(f"{info['file']} does not match its checksum")
-            table = pd.read_parquet(path)
+            table = contiguous(pd.read_parquet(path))
             if len(table) != info["rows"] or list(table.columns) != info["columns"]:
                 raise ValueError(f"{info['file']} does not have the rows and columns the manifest lists")
             tables[name] = _restore_dtypes(table, dict(zip(info["columns"], info["dtypes"])))

@@ -3,8 +3,8 @@
 `labels_at`: a table of a million estimates repeats a few dozen labels (measures, voices,
 warnings). Building such a column from an object array converts every Python string one by one;
 taking the labels by code in Arrow does the same in one vectorised step, with the same values and
-the same dtype. `write_parquet`: the same table gives the same bytes whether it was concatenated
-from chunks or read back whole.
+the same dtype. `contiguous` and `write_parquet`: the same table gives the same bytes whether it
+was concatenated from chunks or read back whole.
 """
 
 from __future__ import annotations
@@ -35,6 +35,20 @@ def labels_at(labels, codes) -> pd.api.extensions.ExtensionArray | np.ndarray:
         raise IndexError(f"label codes outside 0..{len(labels) - 1}")
     taken = pa.array(labels, type=pa.large_string()).take(pa.array(codes))
     return pd.array(taken, dtype=dtype)
+
+
+def contiguous(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` (changed in place) with each Arrow-backed column in one chunk. A concatenation of
+    document chunks, or a Parquet file of several row groups, leaves a column in pieces; joining
+    them column by column here keeps the extra memory to one column, where `write_parquet` would
+    copy a whole table at once."""
+    for name in table.columns:
+        values = table[name].array
+        if hasattr(values, "__arrow_array__"):
+            chunked = values.__arrow_array__()
+            if isinstance(chunked, pa.ChunkedArray) and chunked.num_chunks > 1:
+                table[name] = pd.array(chunked.combine_chunks(), dtype=values.dtype)
+    return table
 
 
 def write_parquet(table: pd.DataFrame, path) -> None:

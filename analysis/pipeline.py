@@ -41,14 +41,14 @@ from analysis.corpus import (
     read_folder,
 )
 from analysis.engine import ENGINES, Runner
-from analysis.frames import write_parquet
+from analysis.frames import contiguous, write_parquet
 from analysis.provenance import DATA_DIR, __version__, code_hash, file_sha256, file_version
 from analysis.tables import iter_table, table_kind
 from analysis.text import SENTENCE_COLUMNS, SPAN_COLUMNS
 
 CORPUS_TABLES = ("documents", "sentences", "spans", "cleaning_report", "exclusions")
 DEFAULT_CHUNK_SIZE = 500  # documents per chunk: large enough to amortise a task, small enough to spread
-WRITE_THREADS = 4  # Parquet files written at once
+WRITE_THREADS = 2  # Parquet files written at once
 SCORE_CHUNK = 5000  # distinct sentences per VADER task
 WARN_EXCLUSIONS = 20  # exclusions warned one by one; beyond, one warning says how many more
 COLUMN_OPTIONS = ("text_col", "outlet_col", "id_col", "date_col", "title_col", "url_col", "author_col", "group_col")
@@ -132,7 +132,7 @@ def _concat(frames: list[pd.DataFrame], columns=None) -> pd.DataFrame:
     full = [f for f in frames if len(f)]
     if not full:
         return frames[0].iloc[0:0].reset_index(drop=True) if frames else pd.DataFrame(columns=columns)
-    return pd.concat(full, ignore_index=True)
+    return contiguous(pd.concat(full, ignore_index=True))
 
 
 def document_chunks(documents: pd.DataFrame, tables: dict[str, pd.DataFrame], size: int) -> list[dict]:
@@ -217,7 +217,7 @@ def _combine(parts: list[dict], name: str, *, sort=None, columns=None) -> pd.Dat
     across documents, so the result does not depend on where the chunks were cut."""
     table = _concat([p[name] for p in parts], columns)
     if sort:
-        table = table.sort_values(sort, kind="stable", ignore_index=True)
+        table = contiguous(table.sort_values(sort, kind="stable", ignore_index=True))
     return table
 
 
@@ -535,13 +535,16 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
                        counts=counts, word_totals=word_totals, scores=scores, terms=terms, doc_units=doc_units,
                        actor_sentences=actor_sentences, categories=categories, n_boot=n_boot, n_perm=n_perm,
                        seed=seed, dedup=dedup, alpha_0=alpha_0)
-    differences, rest = parts[:len(difference_tasks)], parts[len(difference_tasks):]
-    distinctive, estimates = rest[:len(distinctive_tasks)], rest[len(distinctive_tasks):]
-    return {
-        "estimates": pd.concat(estimates, ignore_index=True),
-        "differences": pd.concat(differences, ignore_index=True) if differences else
+    n_differences, n_distinctive = len(difference_tasks), len(distinctive_tasks)
+    tables = {
+        "estimates": pd.concat(parts[n_differences + n_distinctive:], ignore_index=True),
+        "differences": pd.concat(parts[:n_differences], ignore_index=True) if n_differences else
         pd.DataFrame(columns=compare.DIFFERENCE_COLUMNS),
-        "distinctive_terms": pd.concat(distinctive, ignore_index=True),
+        "distinctive_terms": pd.concat(parts[n_differences:n_differences + n_distinctive], ignore_index=True),
+    }
+    del parts  # so that joining a column's chunks frees them (`contiguous`)
+    return {
+        **{name: contiguous(table) for name, table in tables.items()},
         "actor_labels": actors_mod.actor_labels(mentions, docs),
         "attribution": actors_mod.attribution_verbs(matches, spans),
         "sourcing": actors_mod.sourcing(docs, spans, word_totals, matches),

@@ -90,3 +90,24 @@ def test_the_benchmark_table_has_every_figure_the_issue_asks_for(tmp_path):
 def test_bench_rejects_a_size_too_small_to_halve(capsys):
     assert main(["bench", "--sizes", "1000,1"]) == 2
     assert "every size must be at least 2 articles" in capsys.readouterr().err
+
+
+def test_tables_made_in_chunks_or_read_from_the_cache_are_written_as_the_same_bytes(articles, tmp_path):
+    """Tables joined from many document chunks hold each text column in one piece, as tables read
+    back from the cache do, so `--format parquet` gives the same files either way (Arrow writes a
+    column in pieces differently: tests/test_frames.py)."""
+    path = tmp_path / "articles.parquet"
+    articles.iloc[:80].to_parquet(path, index=False)
+    options = {**bench.MAPPING, "n_boot": 10, "n_perm": 10, "progress": False, "chunk_size": 7, "fmt": "parquet",
+               "cache_dir": tmp_path / "cache"}
+    cold = measure(path, out=tmp_path / "cold", **options)
+    cached = measure(path, out=tmp_path / "cached", **options)
+    assert cached.stages_computed == []
+    for results in (cold, cached):
+        for name, table in {**results.corpus.tables(), **results}.items():
+            for column in table.columns:
+                values = table[column].array
+                if hasattr(values, "__arrow_array__"):
+                    assert values.__arrow_array__().num_chunks <= 1, (name, column)
+    for file in sorted((tmp_path / "cold").glob("*.parquet")):
+        assert file.read_bytes() == (tmp_path / "cached" / file.name).read_bytes(), file.name
