@@ -387,11 +387,12 @@ def _label_cells(out: pd.DataFrame, labels: pd.DataFrame, cols: np.ndarray) -> p
     return out
 
 
-def _warnings(n_words: np.ndarray, n_docs: np.ndarray, by_sentence: np.ndarray, what: str):
+def _warnings(n_words: np.ndarray, n_docs: np.ndarray, by_sentence: np.ndarray, what: str, *, interval: bool):
     """The estimates' warning column: empty, or why the value or its interval needs care
-    (by_sentence: the interval resamples the sentences of one document)."""
+    (by_sentence: the interval resamples the sentences of one document). Without an interval
+    (n_boot=0, as for documents by default) only an undefined value is warned about."""
     texts, codes = [""], np.zeros(len(n_words), np.int64)
-    few = np.flatnonzero(n_docs < 5)
+    few = np.flatnonzero(n_docs < 5) if interval else np.zeros(0, np.int64)
     if len(few):
         keys, inverse = np.unique(np.asarray(n_docs[few], np.int64) * 2 + by_sentence[few], return_inverse=True)
         texts += [
@@ -460,7 +461,7 @@ def _estimates(ratio: _Ratio, doc_unit: pd.Series, *, unit_type, n_boot, seed, c
                         if "_linear" in out else _ci_method(n_boot))
     what = "sentences" if ratio.count_is_den else "words"
     out["warning"] = _warnings(out["n_words"].to_numpy(), out["n_docs"].to_numpy(),
-                               (out["ci_unit"] == "sentence").to_numpy(), what)
+                               (out["ci_unit"] == "sentence").to_numpy(), what, interval=n_boot > 0)
     if ratio.count_is_den:
         out["n_words"] = np.nan
     out["count"] = out["count"].round().astype(np.int64)

@@ -98,6 +98,16 @@ def test_single_document_units_resample_sentences_and_warn():
     assert est["warning"].str.contains("within-article variation only").all()
 
 
+def test_point_estimates_without_an_interval_carry_no_interval_warning():
+    """Document estimates are point estimates by default: a warning about their interval would
+    speak of something that is not there; an undefined value is still warned about."""
+    est = estimate_rates(COUNTS, WORDS, DOCS, unit_type="document", unit_col="doc_id", n_boot=0)
+    assert est["ci_low"].isna().all() and set(est["ci_method"]) == {"none"}
+    defined = est["n_words"] > 0
+    assert defined.any() and (est.loc[defined, "warning"] == "").all()
+    assert est.loc[~defined, "warning"].str.startswith("no words in this voice and section").all()
+
+
 def test_units_with_fewer_than_five_documents_warn_and_resample_documents():
     est = outlet_rates()
     assert set(est["ci_unit"]) == {"document"}
