@@ -20,18 +20,16 @@ import shutil
 import time
 import uuid
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from analysis.frames import contiguous, write_parquet
+from analysis.frames import contiguous, write_parquet_files
 from analysis.provenance import PACKAGE_DIR, __version__, canonical_json
 
 CACHE_FORMAT = 1
 MANIFEST = "manifest.json"
-WRITE_THREADS = 2  # tables of a stage written at once
 logger = logging.getLogger(__name__)
 
 # The modules each stage runs, besides pipeline.py (every stage's glue) and the packaged data files;
@@ -169,15 +167,12 @@ class StageCache:
         tmp = final.parent / f".tmp-{key[:12]}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
         try:
-            def write(name: str) -> dict:
-                path, table = tmp / f"{name}.parquet", tables[name]
-                write_parquet(table, path)
-                return {"file": path.name, "sha256": _file_sha256(path), "bytes": path.stat().st_size,
-                        "rows": len(table), "columns": [str(c) for c in table.columns],
-                        "dtypes": [str(t) for t in table.dtypes]}
-
-            with ThreadPoolExecutor(WRITE_THREADS) as pool:  # Arrow writes outside the GIL
-                listed = dict(zip(tables, pool.map(write, tables)))
+            paths = [tmp / f"{name}.parquet" for name in tables]
+            write_parquet_files(tables.values(), paths)
+            listed = {name: {"file": path.name, "sha256": _file_sha256(path), "bytes": path.stat().st_size,
+                             "rows": len(table), "columns": [str(c) for c in table.columns],
+                             "dtypes": [str(t) for t in table.dtypes]}
+                      for (name, table), path in zip(tables.items(), paths)}
             manifest = {"stage": stage, "key": key, "format": CACHE_FORMAT, "inputs": inputs, "tables": listed}
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str) + "\n",
                                         encoding="utf-8")

@@ -9,12 +9,15 @@ was concatenated from chunks or read back whole.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+WRITE_THREADS = 2  # Parquet files written at once (Arrow encodes and compresses outside the GIL)
 
 
 @lru_cache(maxsize=1)
@@ -31,7 +34,7 @@ def labels_at(labels, codes) -> pd.api.extensions.ExtensionArray | np.ndarray:
     arrow = isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
     if not arrow or not len(codes) or not all(isinstance(label, str) for label in labels):  # as pandas would
         return np.array(labels + [None], dtype=object)[:-1][codes]
-    if len(codes) and (codes.min() < 0 or codes.max() >= len(labels)):
+    if codes.min() < 0 or codes.max() >= len(labels):
         raise IndexError(f"label codes outside 0..{len(labels) - 1}")
     taken = pa.array(labels, type=pa.large_string()).take(pa.array(codes))
     return pd.array(taken, dtype=dtype)
@@ -58,3 +61,9 @@ def write_parquet(table: pd.DataFrame, path) -> None:
     bytes, not in content."""
     arrow = pa.Table.from_pandas(table, preserve_index=False).combine_chunks()
     pq.write_table(arrow, path, compression="snappy")
+
+
+def write_parquet_files(tables, paths) -> None:
+    """`write_parquet` of each table to its path, WRITE_THREADS files at a time."""
+    with ThreadPoolExecutor(WRITE_THREADS) as pool:
+        list(pool.map(write_parquet, tables, paths))

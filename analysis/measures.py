@@ -529,15 +529,14 @@ def term_counts(documents: pd.DataFrame, sentences: pd.DataFrame, spans: pd.Data
     sents, rows = _sentence_rows(sentences, doc_index, doc_codes, offsets)
     voice, _ = voices_at(spans, doc_index.to_numpy()[doc_codes], offsets)
     # Counted on integer codes, each ranked in the keys' sort order (as a sorted group-by would).
-    keys = [(doc_codes, doc_index.to_numpy()), pd.factorize(np.asarray(terms, dtype=object), sort=True),
+    doc_rank, doc_labels = pd.factorize(doc_index.to_numpy(), sort=True)  # the chunk's doc_ids, each once
+    keys = [(doc_rank[doc_codes], doc_labels), pd.factorize(np.asarray(terms, dtype=object), sort=True),
             pd.factorize(voice, sort=True), pd.factorize(sents["section"].to_numpy()[rows], sort=True)]
-    rank = np.argsort(np.argsort(keys[0][1].astype(str), kind="stable"))  # document codes ranked by doc_id
-    codes = [rank[doc_codes]] + [np.asarray(c, dtype=np.int64) for c, _ in keys[1:]]
+    codes = [np.asarray(c, dtype=np.int64) for c, _ in keys]
     sizes = [len(labels) for _, labels in keys]
     combined = np.ravel_multi_index(codes, sizes)
     cells, count = np.unique(combined, return_counts=True)
     d, t, v, s = np.unravel_index(cells, sizes)
-    doc_labels = keys[0][1][np.argsort(rank)]
     return pd.DataFrame({"doc_id": labels_at(doc_labels, d), "term": labels_at(keys[1][1], t),
                          "voice": labels_at(keys[2][1], v), "section": labels_at(keys[3][1], s),
                          "count": count.astype(np.int64)})

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -41,14 +40,13 @@ from analysis.corpus import (
     read_folder,
 )
 from analysis.engine import ENGINES, Runner
-from analysis.frames import contiguous, write_parquet
+from analysis.frames import contiguous, write_parquet_files
 from analysis.provenance import DATA_DIR, __version__, code_hash, file_sha256, file_version
 from analysis.tables import iter_table, table_kind
 from analysis.text import SENTENCE_COLUMNS, SPAN_COLUMNS
 
 CORPUS_TABLES = ("documents", "sentences", "spans", "cleaning_report", "exclusions")
 DEFAULT_CHUNK_SIZE = 500  # documents per chunk: large enough to amortise a task, small enough to spread
-WRITE_THREADS = 2  # Parquet files written at once
 SCORE_CHUNK = 5000  # distinct sentences per VADER task
 WARN_EXCLUSIONS = 20  # exclusions warned one by one; beyond, one warning says how many more
 COLUMN_OPTIONS = ("text_col", "outlet_col", "id_col", "date_col", "title_col", "url_col", "author_col", "group_col")
@@ -118,9 +116,8 @@ def write_tables(tables: dict[str, pd.DataFrame], out: str | Path, *, fmt: str =
     if fmt == "csv":
         for path, table in zip(paths, tables.values()):
             table.to_csv(path, index=False, lineterminator="\n")
-    else:  # Arrow encodes and compresses outside the GIL: the files are written side by side
-        with ThreadPoolExecutor(WRITE_THREADS) as pool:
-            list(pool.map(write_parquet, tables.values(), paths))
+    else:
+        write_parquet_files(tables.values(), paths)
     return paths
 
 
@@ -217,7 +214,7 @@ def _combine(parts: list[dict], name: str, *, sort=None, columns=None) -> pd.Dat
     across documents, so the result does not depend on where the chunks were cut."""
     table = _concat([p[name] for p in parts], columns)
     if sort:
-        table = contiguous(table.sort_values(sort, kind="stable", ignore_index=True))
+        table = table.sort_values(sort, kind="stable", ignore_index=True)  # stays in one piece
     return table
 
 
