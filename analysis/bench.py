@@ -10,7 +10,9 @@ its workers, sampled every 50 ms. Per size:
 - the ratio: wall time of `python -m analysis measure` (cold, one core) at the full size minus at
   half the size, over the same difference for VADER alone scoring the same distinct sentences on
   the same core (start-up cancels in each difference);
-- a re-run on the first run's cache, as a share of the cold time.
+- a re-run on the first run's cache, as a share of the cold time;
+- after the VADER timing, how many of the ratio runs' sentence scores differ from vaderSentiment's
+  own (the pipeline calls VADER through `analysis.vader`; this must be 0).
 
 docs/benchmark.md describes the method and records the measured figures.
 """
@@ -29,6 +31,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 STAGES = ("corpus", "text", "words", "matches", "actors", "scores", "aggregates", "write")
@@ -39,7 +42,7 @@ BENCH_COLUMNS = [
     "corpus", "articles", "mb_text", "sentences", "distinct_sentences", "workers", "runs", "seconds", "seconds_min",
     "seconds_max", "articles_per_s", "mb_per_s", "peak_memory_mb", *(f"us_per_sentence_{s}" for s in STAGES),
     "seconds_1_worker", "seconds_1_worker_min", "seconds_1_worker_max", "speedup", "measure_1core_full",
-    "measure_1core_half", "vader_full", "vader_half", "ratio", "cached_seconds", "cached_share",
+    "measure_1core_half", "vader_full", "vader_half", "ratio", "cached_seconds", "cached_share", "vader_mismatches",
 ]
 FIGURE_COLUMNS = ["corpus", "articles", "figure", "value", "seed_value", "ratio_to_seed"]
 FIGURE_SAMPLE = 2000  # articles whose text properties are reported (the first ones; a prefix of every size)
@@ -182,16 +185,32 @@ def _measure_child(spec: dict) -> None:
                       "reused": results.stages_reused}))
 
 
-def _vader_child(sentences_path: str) -> None:
-    """In a benchmark child: VADER alone on the distinct sentence texts; prints the scoring seconds."""
+def _vader_child(out: str) -> None:
+    """In a benchmark child: VADER alone (vaderSentiment as installed) on the distinct sentence texts
+    of the `measure` output in `out`; prints the scoring seconds and how many of that run's sentence
+    scores differ from VADER's own (after the timing; must be 0)."""
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-    texts = list(dict.fromkeys(pd.read_parquet(sentences_path, columns=["text"])["text"]))
+    sentences = pd.read_parquet(Path(out) / "sentences.parquet", columns=["doc_id", "sentence_id", "text"])
+    texts = list(dict.fromkeys(sentences["text"]))
     analyzer = SentimentIntensityAnalyzer()
     start = time.perf_counter()
-    for text in texts:
-        analyzer.polarity_scores(text)
-    print(json.dumps({"seconds": time.perf_counter() - start, "distinct": len(texts)}))
+    own = [analyzer.polarity_scores(text) for text in texts]
+    seconds = time.perf_counter() - start
+    print(json.dumps({"seconds": seconds, "distinct": len(texts), "mismatches": vader_mismatches(out, dict(zip(texts, own)))}))
+
+
+def vader_mismatches(out, own: dict[str, dict]) -> int:
+    """Sentences of the `measure` output in `out` whose compound, pos, neu, neg or (the default mask
+    being empty) compound_masked differ from `own` (text -> VADER's polarity_scores)."""
+    sentences = pd.read_parquet(Path(out) / "sentences.parquet", columns=["doc_id", "sentence_id", "text"])
+    scores = pd.read_parquet(Path(out) / "sentence_scores.parquet").merge(sentences, on=["doc_id", "sentence_id"])
+    expected = pd.DataFrame([own[text] for text in scores["text"]], columns=["neg", "neu", "pos", "compound"])
+    expected["compound_masked"] = expected["compound"]
+    differs = np.zeros(len(scores), bool)
+    for column in expected.columns:
+        differs |= scores[column].to_numpy(float) != expected[column].to_numpy(float)
+    return int(differs.sum()) + abs(len(scores) - len(sentences))
 
 
 def _child(kind: str, arg) -> list[str]:
@@ -228,12 +247,13 @@ def bench_size(table: pd.DataFrame, *, label: str, work: Path, workers: int, rep
     echo(f"  {label}: re-run on the cache: {cached['wall']:.1f} s")
     one = [cold(1, i, pinned=True) for i in range(repeats)]
     # The ratio: `python -m analysis measure` on one core, full minus half, over VADER alone likewise.
-    timed = {}
+    timed, mismatches = {}, 0
     for name, path in (("full", full), ("half", half)):
         out = work / f"out-cli-{name}"
         timed[f"measure_1core_{name}"] = _run(_measure_cli(path, out, work / f"cache-cli-{name}"), pinned=True)["wall"]
-        vader = json.loads(_run(_child("--vader", str(out / "sentences.parquet")), pinned=True)["stdout"])
+        vader = json.loads(_run(_child("--vader", str(out)), pinned=True)["stdout"])
         timed[f"vader_{name}"] = vader["seconds"]
+        mismatches += vader["mismatches"]
     # A corpus too small for VADER's difference to rise above timing noise has no ratio (NaN).
     vader_extra = timed["vader_full"] - timed["vader_half"]
     ratio = (timed["measure_1core_full"] - timed["measure_1core_half"]) / vader_extra if vader_extra > 0 else math.nan
@@ -248,7 +268,7 @@ def bench_size(table: pd.DataFrame, *, label: str, work: Path, workers: int, rep
            **{f"us_per_sentence_{s}": 1e6 * typical["stages"].get(s, 0.0) / typical["sentences"] for s in STAGES},
            "seconds_1_worker": median_one, "seconds_1_worker_min": min(ones), "seconds_1_worker_max": max(ones),
            "speedup": median_one / median, **timed, "ratio": ratio, "cached_seconds": cached["wall"],
-           "cached_share": cached["wall"] / median}
+           "cached_share": cached["wall"] / median, "vader_mismatches": mismatches}
     shutil.rmtree(work, ignore_errors=True)
     return row
 
@@ -320,6 +340,8 @@ def report(table: pd.DataFrame, figures: pd.DataFrame) -> str:
         + (f"{lin:.2f}" if lin is not None else "needs three sizes"),
         f"  peak memory < 2048 MB: {biggest['peak_memory_mb']:.0f} MB",
         f"  cached re-run < 5 % of cold: {100 * biggest['cached_share']:.1f} %",
+        "  sentence scores identical to vaderSentiment's on every sentence of the ratio runs: "
+        + ("yes" if (table["vader_mismatches"] == 0).all() else f"NO, {int(table['vader_mismatches'].sum())} differ"),
         "",
         f"text of each corpus (first {FIGURE_SAMPLE} articles) beside the seeds:",
         figures.to_string(index=False, float_format=lambda v: f"{v:.3f}"),

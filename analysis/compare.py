@@ -26,7 +26,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.special import ndtr, ndtri  # the normal cdf and its inverse (scipy.stats.norm's own)
 
-from analysis.frames import labels_at
+from analysis.frames import labels_at, positions
 from analysis.provenance import keyed_rng
 
 VOICES = ("own", "quoted", "reported")
@@ -84,7 +84,7 @@ def _check_choice(value, name: str, allowed) -> None:
 
 def _codes(series: pd.Series, name: str, allowed) -> np.ndarray:
     """Integer codes of a voice or section column, with an error naming unknown values."""
-    codes = pd.Index(list(allowed)).get_indexer(series)
+    codes = positions(list(allowed), series)
     if (codes < 0).any():
         bad = sorted(map(str, pd.unique(series[codes < 0])))[:10]
         raise ValueError(f"{name} has unknown value(s) {bad}; expected one of {list(allowed)}")
@@ -109,8 +109,8 @@ def _doc_table(doc_units: pd.DataFrame) -> pd.DataFrame:
 
 
 def _check_known_docs(df: pd.DataFrame, name: str, doc_units: pd.DataFrame) -> None:
-    ids = pd.Index(pd.unique(df["doc_id"]))
-    unknown = ids[~ids.isin(doc_units["doc_id"])]
+    ids = pd.unique(df["doc_id"])
+    unknown = ids[pd.Index(doc_units["doc_id"]).unique().get_indexer(ids) < 0]
     if len(unknown):
         raise ValueError(f"{name} has doc_id(s) missing from doc_units, e.g. {unknown[:5].tolist()}")
 
@@ -121,7 +121,7 @@ def drop_copy_bodies(df: pd.DataFrame, doc_units: pd.DataFrame) -> pd.DataFrame:
     if "exclude_body" not in doc_units.columns:
         return df
     copies = doc_units.loc[doc_units["exclude_body"].fillna(False).astype(bool), "doc_id"]
-    return df.loc[~(df["doc_id"].isin(copies) & (df["section"] == "body"))]
+    return df.loc[~((positions(copies.unique(), df["doc_id"]) >= 0) & (df["section"] == "body").to_numpy())]
 
 
 def _doc_unit_map(doc_units: pd.DataFrame, unit_col: str) -> pd.Series:
@@ -252,7 +252,7 @@ def _clusters(ratio: _Ratio, doc_unit: pd.Series, *, order=None, sentences_when_
     doc_u, doc_single = docs["u"].to_numpy(np.int64), docs["single"].to_numpy(bool)
 
     def keyed(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-        d = doc_index.get_indexer(df["doc_id"])
+        d = positions(doc_index, df["doc_id"])
         if (d < 0).any():
             df, d = df.loc[d >= 0], d[d >= 0]
         key = np.where(doc_single[d], df["sentence_id"].to_numpy(np.int64), -1)
@@ -900,7 +900,8 @@ def distinctive_terms(term_counts: pd.DataFrame, doc_units: pd.DataFrame, *, gro
     if sections:
         tc = tc.loc[tc["section"].isin(sections)]
     prior = tc.groupby("term")["count"].sum()
-    by_side = tc.assign(side=tc["doc_id"].map(side)).groupby(["side", "term"])["count"].sum()
+    at = positions(side.index, tc["doc_id"])  # documents on neither side are left out, as by map()
+    by_side = tc.loc[at >= 0].assign(side=side.to_numpy()[at[at >= 0]]).groupby(["side", "term"])["count"].sum()
     pick = (lambda s: by_side.loc[s] if s in by_side.index.get_level_values(0) else pd.Series(dtype=float))
     out = log_odds_dirichlet(pick("a"), pick("b"), prior, alpha_0=alpha_0, min_count=min_count)
     out.insert(0, "section", "+".join(sections) if sections else ALL)

@@ -209,7 +209,8 @@ def clean_document(raw: str, rules: list[Rule], *, headline: str = "", outlet: s
                     metadata.setdefault(name, value.strip())
             pieces = [(m.end(), b)]
             break
-        key = normalise_line("".join(raw[x:y] for x, y in pieces))
+        if pieces != [(a, b)]:  # a prefix was cut off: the line's key is that of what is left
+            key = normalise_line("".join(raw[x:y] for x, y in pieces))
         if key in seen_lines:
             report.append((line_no, line, "repeated_line", "removed"))
             continue
@@ -398,7 +399,7 @@ def _shingle_hashes(text: str) -> np.ndarray:
     tokens = normalise_line(text).split()
     if len(tokens) < SHINGLE_WORDS:
         return np.empty(0, dtype=np.uint64)
-    word_hash = np.array([_word_hash(t) for t in tokens], dtype=np.uint64)
+    word_hash = np.fromiter(map(_word_hash, tokens), dtype=np.uint64, count=len(tokens))
     mixed = np.zeros(len(tokens) - SHINGLE_WORDS + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for k in range(SHINGLE_WORDS):

@@ -8,6 +8,7 @@ functions and the same chunks, and combines the results itself, so the engines c
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -81,10 +82,15 @@ class Runner:
         # A pool per map, whose workers receive the shared inputs once (not with every chunk). The
         # platform's start method; where it spawns (macOS, Windows), a script needs the
         # `if __name__ == "__main__":` guard (docs/scaling.md).
-        with ProcessPoolExecutor(self.workers, initializer=_set_shared, initargs=(shared,)) as pool:
+        # Where workers are forked, chunks already in memory (a list) are inherited with the shared
+        # inputs and named by position, rather than pickled to a worker one by one.
+        inherit = isinstance(chunks, list) and multiprocessing.get_start_method() == "fork"
+        initargs = ({**shared, _CHUNKS: chunks} if inherit else shared,)
+        with ProcessPoolExecutor(self.workers, initializer=_set_shared, initargs=initargs) as pool:
             futures = {}
             for i, chunk in enumerate(chunks):
-                futures[pool.submit(_call_shared, fn, chunk)] = (i, size(chunk))
+                future = pool.submit(_call_inherited, fn, i) if inherit else pool.submit(_call_shared, fn, chunk)
+                futures[future] = (i, size(chunk))
             out = [None] * len(futures)
             for future in as_completed(futures):
                 i, n = futures[future]
@@ -142,3 +148,11 @@ def _set_shared(shared: dict) -> None:
 
 def _call_shared(fn: Callable, chunk):
     return fn(chunk, **_SHARED)
+
+
+_CHUNKS = "__chunks__"  # the key of inherited chunks among the shared inputs
+
+
+def _call_inherited(fn: Callable, i: int):
+    shared = {name: value for name, value in _SHARED.items() if name != _CHUNKS}
+    return fn(_SHARED[_CHUNKS][i], **shared)

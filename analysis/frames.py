@@ -40,6 +40,15 @@ def labels_at(labels, codes) -> pd.api.extensions.ExtensionArray | np.ndarray:
     return pd.array(taken, dtype=dtype)
 
 
+def positions(labels, values) -> np.ndarray:
+    """Position of each of `values` in `labels` (-1 where absent), as `pd.Index(labels).get_indexer`,
+    but looking up each distinct value once: values are factorized first (in Arrow for Arrow
+    strings), so a column of a million repeated document ids costs one lookup per document."""
+    codes, uniques = pd.factorize(values if isinstance(values, (pd.Series, pd.Index)) else np.asarray(values))
+    found = pd.Index(labels).get_indexer(uniques)
+    return np.where(codes >= 0, found[np.maximum(codes, 0)], -1).astype(np.int64)
+
+
 def contiguous(table: pd.DataFrame) -> pd.DataFrame:
     """`table` (changed in place) with each Arrow-backed column in one chunk. A concatenation of
     document chunks, or a Parquet file of several row groups, leaves a column in pieces; joining

@@ -386,10 +386,10 @@ def _analyzer(mask: frozenset = frozenset()):
     A masked analyzer is a copy whose lexicon lacks the masked words, so they score as neutral
     tokens while every other rule (negation window, boosters, length) sees the same sentence.
     """
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    from analysis.vader import Analyzer  # vaderSentiment's analyzer, the same scores with less work
 
     if not mask:
-        return SentimentIntensityAnalyzer()
+        return Analyzer()
     masked = copy.copy(_analyzer())
     masked.lexicon = {word: value for word, value in masked.lexicon.items() if word not in mask}
     return masked
@@ -513,15 +513,15 @@ def term_counts(documents: pd.DataFrame, sentences: pd.DataFrame, spans: pd.Data
     """Word (unigram) counts per document, voice and section: the input of distinctive terms. A word
     as a term is lower case, except acronyms ("US" is not "us"), with curly apostrophes made straight."""
     with_sentences = documents[documents["doc_id"].isin(pd.unique(sentences["doc_id"]))]
-    doc_ids, terms, offsets, counts = [], [], [], []
+    doc_ids, all_words, offsets, counts = [], [], [], []
     for doc_id, text in zip(with_sentences["doc_id"], with_sentences["clean_text"]):
         # ’ -> ' keeps every offset and every word boundary (both may sit inside a word)
         w_start, _, found = words_with_spans(text.replace("’", "'"))
-        terms += [w if len(w) > 1 and w.isupper() else w.lower() for w in found]
+        all_words += found
         offsets.append(w_start)
         counts.append(len(w_start))
         doc_ids.append(doc_id)
-    if not terms:
+    if not all_words:
         return pd.DataFrame({"doc_id": [], "term": [], "voice": [], "section": [], "count": []})
     doc_index = pd.Index(doc_ids)
     doc_codes = np.repeat(np.arange(len(doc_ids), dtype=np.int64), counts)
@@ -530,7 +530,11 @@ def term_counts(documents: pd.DataFrame, sentences: pd.DataFrame, spans: pd.Data
     voice, _ = voices_at(spans, doc_index.to_numpy()[doc_codes], offsets)
     # Counted on integer codes, each ranked in the keys' sort order (as a sorted group-by would).
     doc_rank, doc_labels = pd.factorize(doc_index.to_numpy(), sort=True)  # the chunk's doc_ids, each once
-    keys = [(doc_rank[doc_codes], doc_labels), pd.factorize(np.asarray(terms, dtype=object), sort=True),
+    # Each distinct word is made a term once (news repeats its vocabulary): codes of words, then of terms.
+    word_codes, distinct_words = pd.factorize(np.asarray(all_words, dtype=object))
+    term_codes, term_labels = pd.factorize(np.asarray(
+        [w if len(w) > 1 and w.isupper() else w.lower() for w in distinct_words], dtype=object), sort=True)
+    keys = [(doc_rank[doc_codes], doc_labels), (term_codes[word_codes], term_labels),
             pd.factorize(voice, sort=True), pd.factorize(sents["section"].to_numpy()[rows], sort=True)]
     codes = [np.asarray(c, dtype=np.int64) for c, _ in keys]
     sizes = [len(labels) for _, labels in keys]

@@ -155,7 +155,8 @@ def _chunk_size(chunk: dict) -> int:
 def _finish_chunk(chunk, *, duplicates, bodies) -> dict:
     clean = finish_chunk(chunk, duplicates, bodies)
     docs = clean.documents
-    docs["n_words"] = docs["clean_text"].map(text_model.count_words)
+    docs["n_words"] = np.fromiter(map(text_model.count_words, docs["clean_text"].tolist()), dtype=np.int64,
+                                  count=len(docs))
     return {"documents": docs, "paragraphs": clean.paragraphs, "cleaning_report": clean.cleaning_report}
 
 
@@ -433,13 +434,12 @@ class Results(dict):
 def _scores(sentences: pd.DataFrame, word_totals: pd.DataFrame, mask_words: list[str], runner: Runner) -> pd.DataFrame:
     """sentence_scores: VADER of each distinct sentence text once in the whole corpus (syndicated copies
     repeat sentences), in chunks; then each sentence's majority voice and section."""
-    texts = sentences["text"].tolist()
-    distinct = list(dict.fromkeys(texts))
+    at, distinct = pd.factorize(sentences["text"], use_na_sentinel=False)  # distinct, in order of first use
+    distinct = distinct.tolist()
     chunks = [distinct[i:i + SCORE_CHUNK] for i in range(0, len(distinct), SCORE_CHUNK)]
     scored = _concat(runner.map(_vader_chunk, chunks, desc="sentiment", total=len(distinct), unit="sentence",
                                 mask=mask_words),
                      ["compound", "pos", "neu", "neg", "compound_masked"])
-    at = pd.Index(distinct).get_indexer(texts)
     keys = ["doc_id", "sentence_id"]
     scores = pd.DataFrame({"doc_id": sentences["doc_id"].tolist(), "sentence_id": sentences["sentence_id"].tolist(),
                            **{c: scored[c].to_numpy(float)[at] for c in scored.columns}})

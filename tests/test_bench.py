@@ -79,6 +79,7 @@ def test_the_benchmark_table_has_every_figure_the_issue_asks_for(tmp_path):
     assert [f"us_per_sentence_{s}" for s in bench.STAGES] == [c for c in table.columns if c.startswith("us_per")]
     assert (table[["seconds", "peak_memory_mb", "seconds_1_worker", "cached_seconds"]] > 0).all().all()
     assert (table["distinct_sentences"] <= table["sentences"]).all()
+    assert (table["vader_mismatches"] == 0).all()  # the pipeline's scores are VADER's own on every sentence
     assert list(figures.columns) == bench.FIGURE_COLUMNS
     assert (tmp_path / "bench.csv").is_file() and (tmp_path / "bench_corpus.csv").is_file()
     text = bench.report(table, figures)

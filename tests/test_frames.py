@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.frames import labels_at
+from analysis.frames import labels_at, positions
 
 
 @given(st.lists(st.text(max_size=12), min_size=1, max_size=6, unique=True).flatmap(
@@ -46,3 +46,11 @@ def test_parquet_bytes_do_not_depend_on_how_the_table_was_assembled(tmp_path):
     write_parquet(whole, tmp_path / "whole.parquet")
     assert (tmp_path / "chunked.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "chunked.parquet"), chunked)
+
+
+@given(st.lists(st.sampled_from(["000", "001", "002", "a", "é", ""]), unique=True),
+       st.lists(st.sampled_from(["000", "001", "002", "a", "é", "", "zz"]), max_size=40))
+def test_positions_equal_get_indexer(labels, values):
+    for column in (pd.Series(values, dtype=object), pd.Series(values, dtype=str)):
+        expected = pd.Index(labels, dtype=object).get_indexer(pd.Index(values, dtype=object))
+        assert positions(labels, column).tolist() == expected.tolist()

@@ -1,0 +1,76 @@
+"""analysis.vader.Analyzer gives vaderSentiment's scores, to the bit, on every kind of sentence its
+shortcuts touch: emoji or none, negations, idioms, "but", "least", capitals, boosters."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from analysis.vader import Analyzer, _Whole
+
+STOCK, FAST = SentimentIntensityAnalyzer(), Analyzer()
+
+# Real seed passages and sentences built to reach each rule the shortcuts hand a window to.
+SENTENCES = [
+    "Maduro's regime is not a legitimate government, a senior official said.",
+    "“It’s not the kind of thing we would ever support,” the official said.",
+    "The plan was never so good, and without doubt it failed badly.",
+    "He is the least trusted leader, but the coup plotters were at least organised.",
+    "No one was hurt, nor was anyone arrested; no good came of it.",
+    "It was kind of a disaster, sort of a farce, and the bomb was a HUGE failure!!!",
+    "They were not very happy about it at all, really, isn't it sad?",
+    "The talks kiss of death came when the officers left, yeah right.",
+    "The officers cut me some slack, to die for, a hard rock deal?",
+    "Great 😁 news from Caracas 💘 today",
+    "😁",
+    "Terrible news:💋 the plot failed",
+    "The army was barely   stable,\tand   the people were   extremely UPSET .",
+    "",
+    "   ",
+    ":) :( :D <3 lol",
+    "hardly good, never bad, without doubt great, never this good",
+]
+
+RULE_WORDS = """
+the a of and but not no nor never so this without doubt least at very kind sort or yet
+isn't don't won't aint hardly barely rarely seldom extremely really absolutely
+good bad great terrible happy sad love hate kill coup regime dictator peace crisis GOOD BAD GREAT KILL The Army
+! ? !! ?? :) :( 😁 💘 💋 “ ” , . —
+"""
+IDIOMS = ["kiss of death", "yeah right", "cut me some slack", "to die for", "hard rock", "the bomb", "bad ass"]
+VOCABULARY = sorted({*RULE_WORDS.split(), *IDIOMS})
+
+
+def assert_same(text: str) -> None:
+    assert FAST.polarity_scores(text) == STOCK.polarity_scores(text), text
+
+
+@pytest.mark.parametrize("text", SENTENCES)
+def test_scores_equal_vaders_own_on_sentences_made_to_reach_every_rule(text):
+    assert_same(text)
+
+
+@given(st.lists(st.sampled_from(VOCABULARY), max_size=30), st.sampled_from([" ", "  ", "\t", ""]))
+def test_scores_equal_vaders_own_on_any_sequence_of_rule_words(words, separator):
+    assert_same(separator.join(words))
+
+
+@given(st.text(max_size=80))
+def test_scores_equal_vaders_own_on_any_text(text):
+    assert_same(text)
+
+
+def test_the_shortcuts_are_taken_and_the_emoji_loop_kept_for_emoji(monkeypatch):
+    windows, handed = [], []
+    monkeypatch.setattr(SentimentIntensityAnalyzer, "_special_idioms_check",
+                        staticmethod(lambda valence, words, i: windows.append((list(words), i)) or valence))
+    stock_scores = SentimentIntensityAnalyzer.polarity_scores
+    monkeypatch.setattr(SentimentIntensityAnalyzer, "polarity_scores",
+                        lambda self, text: handed.append(type(text)) or stock_scores(self, text))
+    FAST.polarity_scores("one two three four five six seven eight nine ten good news")
+    assert windows and all(len(words) <= 6 and words[i] == "good" for words, i in windows)
+    FAST.polarity_scores("good news 😁")
+    assert handed == [_Whole, str]
+    assert list(_Whole("no emoji here")) == ["no emoji here"]
