@@ -120,8 +120,15 @@ def drop_copy_bodies(df: pd.DataFrame, doc_units: pd.DataFrame) -> pd.DataFrame:
     sections (a repost's headline, added lines) stay."""
     if "exclude_body" not in doc_units.columns:
         return df
+    return df.loc[~_copy_body_rows(df, doc_units)]
+
+
+def _copy_body_rows(df: pd.DataFrame, doc_units: pd.DataFrame) -> np.ndarray:
+    """Which rows of df the drop_copies rule leaves out: body rows of documents marked exclude_body."""
+    if "exclude_body" not in doc_units.columns:
+        return np.zeros(len(df), bool)
     copies = doc_units.loc[doc_units["exclude_body"].fillna(False).astype(bool), "doc_id"]
-    return df.loc[~((positions(copies.unique(), df["doc_id"]) >= 0) & (df["section"] == "body").to_numpy())]
+    return (positions(copies.unique(), df["doc_id"]) >= 0) & (df["section"] == "body").to_numpy(bool, na_value=False)
 
 
 def _doc_unit_map(doc_units: pd.DataFrame, unit_col: str) -> pd.Series:
@@ -878,6 +885,33 @@ def log_odds_dirichlet(counts_a, counts_b, prior, *, alpha_0: float | None = Non
     return out.sort_values(["z", "term"], ascending=[False, True], ignore_index=True)
 
 
+def _term_sums(terms: pd.Series, counts: pd.Series, sides: np.ndarray) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Counts summed per term over all rows (the prior) and over the rows of side "a" and of side "b":
+    each a Series indexed by the terms present (sorted, as a group-by gives them). Integer counts are
+    summed on integer codes (a million rows of term counts are typical); others by group-by."""
+    if not pd.api.types.is_integer_dtype(counts.dtype):
+        frame = pd.DataFrame({"term": terms.to_numpy(), "count": counts.to_numpy(), "side": sides})
+        by_side = frame.groupby(["side", "term"])["count"].sum()
+        pick = (lambda s: by_side.loc[s] if s in by_side.index.get_level_values(0) else pd.Series(dtype=float))
+        return frame.groupby("term")["count"].sum(), pick("a"), pick("b")
+    codes, labels = pd.factorize(terms, sort=True)
+    valid = codes >= 0  # a missing term is left out, as by a group-by
+    codes, values, sides = codes[valid], counts.to_numpy(np.int64)[valid], sides[valid]
+    index = pd.Index(labels, name="term")
+
+    def summed(rows: np.ndarray | slice) -> pd.Series:
+        present = np.bincount(codes[rows], minlength=len(labels)) > 0
+        # float sums of integers below 2**53 are exact
+        sums = np.bincount(codes[rows], weights=values[rows], minlength=len(labels)).astype(np.int64)
+        return pd.Series(sums[present], index=index[present], name="count")
+
+    out = [summed(slice(None))]
+    for name in ("a", "b"):
+        rows = np.flatnonzero(sides == name)
+        out.append(summed(rows) if len(rows) else pd.Series(dtype=float))
+    return tuple(out)
+
+
 def distinctive_terms(term_counts: pd.DataFrame, doc_units: pd.DataFrame, *, group_col: str, group_a,
                       group_b=REST, voice: str | None = "own", section=None, alpha_0: float | None = None,
                       min_count: int = 1, dedup: str = "drop_copies") -> pd.DataFrame:
@@ -890,20 +924,22 @@ def distinctive_terms(term_counts: pd.DataFrame, doc_units: pd.DataFrame, *, gro
     _check_choice(dedup, "dedup", DEDUP)
     _check_known_docs(term_counts, "term_counts", doc_units)
     side = _groups(doc_units, group_col, group_a, group_b)
-    tc = drop_copy_bodies(term_counts, doc_units) if dedup == "drop_copies" else term_counts
+    # The rows kept (drop_copies rule, voice, sections), as one mask: a million-row table is not copied.
+    keep = ~_copy_body_rows(term_counts, doc_units) if dedup == "drop_copies" else np.ones(len(term_counts), bool)
     if voice not in (None, ALL):
         _check_choice(voice, "voice", VOICES + (ALL,))
-        tc = tc.loc[tc["voice"] == voice]
+        keep &= (term_counts["voice"] == voice).to_numpy(bool, na_value=False)
     sections = [] if section in (None, ALL) else [section] if isinstance(section, str) else list(section)
     for s in sections:
         _check_choice(s, "section", SECTIONS)
     if sections:
-        tc = tc.loc[tc["section"].isin(sections)]
-    prior = tc.groupby("term")["count"].sum()
-    at = positions(side.index, tc["doc_id"])  # documents on neither side are left out, as by map()
-    by_side = tc.loc[at >= 0].assign(side=side.to_numpy()[at[at >= 0]]).groupby(["side", "term"])["count"].sum()
-    pick = (lambda s: by_side.loc[s] if s in by_side.index.get_level_values(0) else pd.Series(dtype=float))
-    out = log_odds_dirichlet(pick("a"), pick("b"), prior, alpha_0=alpha_0, min_count=min_count)
+        keep &= term_counts["section"].isin(sections).to_numpy(bool)
+    rows = np.flatnonzero(keep)
+    at = positions(side.index, term_counts["doc_id"].take(rows))  # documents on neither side are left out
+    is_b = np.append(side.to_numpy() == "b", False)  # at -1 (neither side): the appended False, unused
+    sides = np.array(["", "a", "b"], dtype=object)[np.where(at >= 0, 1 + is_b[at], 0)]
+    prior, count_a, count_b = _term_sums(term_counts["term"].take(rows), term_counts["count"].take(rows), sides)
+    out = log_odds_dirichlet(count_a, count_b, prior, alpha_0=alpha_0, min_count=min_count)
     out.insert(0, "section", "+".join(sections) if sections else ALL)
     out.insert(0, "voice", voice if voice is not None else ALL)
     out.insert(0, "group_b", group_b)

@@ -509,14 +509,16 @@ def sentence_voice(word_totals: pd.DataFrame) -> pd.DataFrame:
     return ranked.drop_duplicates(["doc_id", "sentence_id"])[["doc_id", "sentence_id", "voice"]]
 
 
-def term_counts(documents: pd.DataFrame, sentences: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
+def term_counts(documents: pd.DataFrame, sentences: pd.DataFrame, spans: pd.DataFrame, *,
+                words_of: dict | None = None) -> pd.DataFrame:
     """Word (unigram) counts per document, voice and section: the input of distinctive terms. A word
-    as a term is lower case, except acronyms ("US" is not "us"), with curly apostrophes made straight."""
+    as a term is lower case, except acronyms ("US" is not "us"), with curly apostrophes made straight.
+    `words_of` (doc_id -> `words_with_spans` of its clean text) saves the word pass where a caller
+    has made it already."""
     with_sentences = documents[documents["doc_id"].isin(pd.unique(sentences["doc_id"]))]
     doc_ids, all_words, offsets, counts = [], [], [], []
     for doc_id, text in zip(with_sentences["doc_id"], with_sentences["clean_text"]):
-        # ’ -> ' keeps every offset and every word boundary (both may sit inside a word)
-        w_start, _, found = words_with_spans(text.replace("’", "'"))
+        w_start, _, found = words_of[doc_id] if words_of is not None else words_with_spans(text)
         all_words += found
         offsets.append(w_start)
         counts.append(len(w_start))
@@ -532,8 +534,10 @@ def term_counts(documents: pd.DataFrame, sentences: pd.DataFrame, spans: pd.Data
     doc_rank, doc_labels = pd.factorize(doc_index.to_numpy(), sort=True)  # the chunk's doc_ids, each once
     # Each distinct word is made a term once (news repeats its vocabulary): codes of words, then of terms.
     word_codes, distinct_words = pd.factorize(np.asarray(all_words, dtype=object))
+    # ’ -> ' in a word keeps it one word (both may sit inside a word, neither at its edge)
+    straight = [w.replace("’", "'") for w in distinct_words]
     term_codes, term_labels = pd.factorize(np.asarray(
-        [w if len(w) > 1 and w.isupper() else w.lower() for w in distinct_words], dtype=object), sort=True)
+        [w if len(w) > 1 and w.isupper() else w.lower() for w in straight], dtype=object), sort=True)
     keys = [(doc_rank[doc_codes], doc_labels), (term_codes[word_codes], term_labels),
             pd.factorize(voice, sort=True), pd.factorize(sents["section"].to_numpy()[rows], sort=True)]
     codes = [np.asarray(c, dtype=np.int64) for c, _ in keys]

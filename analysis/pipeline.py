@@ -167,11 +167,13 @@ def _text_chunk(chunk: dict) -> dict:
 
 def _words_chunk(chunk: dict) -> dict:
     docs, sentences, spans = chunk["documents"], chunk["sentences"], chunk["spans"]
-    word_totals = text_model.word_voice_totals(docs, sentences, spans)
+    # One word pass per document serves both tables.
+    words_of = {d: text_model.words_with_spans(t) for d, t in zip(docs["doc_id"].tolist(), docs["clean_text"].tolist())}
+    word_totals = text_model.word_voice_totals(docs, sentences, spans, words_of=words_of)
     if word_totals.empty:
         terms = pd.DataFrame({"doc_id": [], "term": [], "voice": [], "section": [], "count": []})
     else:
-        terms = measures.term_counts(docs, sentences, spans)
+        terms = measures.term_counts(docs, sentences, spans, words_of=words_of)
     return {"word_totals": word_totals, "term_counts": terms}
 
 
@@ -511,12 +513,19 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
     doc_ids = sorted(doc_units["doc_id"], key=str)  # document estimates come in this order
     doc_parts = _document_parts(doc_ids, chunk_size, doc_units=doc_units, counts=counts, word_totals=word_totals,
                                 scores=scores)
-    estimate_tasks = []
+    # With an empty mask (the default) the masked compound is the compound: its estimates are the plain
+    # ones under the `_masked` measure names (same values, same keyed draws), not computed twice.
+    masked_is_plain = scores["compound_masked"].equals(scores["compound"])
+    estimate_tasks, twin_of = [], {}  # twin_of: masked task -> its plain twin (positions in estimate_tasks)
     for unit_type, unit_col in (("document", "doc_id"), ("outlet", "outlet"), ("group", "group")):
         boot = n_boot if unit_type != "document" or doc_intervals else 0
+        unit_parts = doc_parts if unit_type == "document" else [None]
         for kind, score_col in (("rates", None), ("sentiment", "compound"), ("sentiment", "compound_masked")):
-            estimate_tasks += [(kind, unit_type, unit_col, boot, score_col, part)
-                               for part in (doc_parts if unit_type == "document" else [None])]
+            if score_col == "compound":
+                plain_start = len(estimate_tasks)
+            elif score_col == "compound_masked" and masked_is_plain:
+                twin_of.update({len(estimate_tasks) + k: plain_start + k for k in range(len(unit_parts))})
+            estimate_tasks += [(kind, unit_type, unit_col, boot, score_col, part) for part in unit_parts]
     actor_sentences = actors_mod.actor_sentences(mentions)
     estimate_tasks += [("actor", actor) for actor in sorted(actor_sentences["actor"].unique())]
     groups = sorted(doc_units["group"].dropna().unique(), key=str)
@@ -526,13 +535,21 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
         difference_tasks.append(("difference", *pair))
         distinctive_tasks.append(("distinctive", *pair))
     # The contrasts (permutation tests over every document) take longest: they start first.
-    tasks = difference_tasks + distinctive_tasks + estimate_tasks
-    categories = list(counts[["lexicon", "category"]].drop_duplicates().itertuples(index=False, name=None))
-    parts = runner.map(_aggregate_task, tasks, desc="aggregates", size=lambda _: 1, total=len(tasks), unit="task",
-                       counts=counts, word_totals=word_totals, scores=scores, terms=terms, doc_units=doc_units,
-                       actor_sentences=actor_sentences, categories=categories, n_boot=n_boot, n_perm=n_perm,
-                       seed=seed, dedup=dedup, alpha_0=alpha_0)
     n_differences, n_distinctive = len(difference_tasks), len(distinctive_tasks)
+    tasks = difference_tasks + distinctive_tasks + estimate_tasks
+    first = n_differences + n_distinctive  # position of the first estimate task
+    run = [i for i in range(len(tasks)) if i - first not in twin_of]
+    categories = list(counts[["lexicon", "category"]].drop_duplicates().itertuples(index=False, name=None))
+    done = runner.map(_aggregate_task, [tasks[i] for i in run], desc="aggregates", size=lambda _: 1, total=len(run),
+                      unit="task", counts=counts, word_totals=word_totals, scores=scores, terms=terms,
+                      doc_units=doc_units, actor_sentences=actor_sentences, categories=categories, n_boot=n_boot,
+                      n_perm=n_perm, seed=seed, dedup=dedup, alpha_0=alpha_0)
+    parts = dict(zip(run, done))
+    del done
+    for masked, plain in twin_of.items():
+        part = parts[first + plain]
+        parts[first + masked] = part.assign(measure=part["measure"] + "_masked")
+    parts = [parts[i] for i in range(len(tasks))]
     tables = {
         "estimates": pd.concat(parts[n_differences + n_distinctive:], ignore_index=True),
         "differences": pd.concat(parts[:n_differences], ignore_index=True) if n_differences else

@@ -558,11 +558,13 @@ def build_text_tables(documents: pd.DataFrame,
     return sentences, spans
 
 
-def word_voice_totals(documents: pd.DataFrame, sentences: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
+def word_voice_totals(documents: pd.DataFrame, sentences: pd.DataFrame, spans: pd.DataFrame, *,
+                      words_of: dict | None = None) -> pd.DataFrame:
     """Words per document, sentence, section and voice (rows with at least one word).
 
     Every word of every sentence is counted in exactly one voice, so the counts of a sentence sum
-    to its n_words: the denominators of per-voice rates.
+    to its n_words: the denominators of per-voice rates. `words_of` (doc_id -> `words_with_spans`
+    of its clean text) saves the word pass where a caller has made it already.
     """
     _check_columns(documents, "documents", ["doc_id", "clean_text"])
     _check_columns(sentences, "sentences", ["doc_id", "sentence_id", "section", "start", "end"])
@@ -577,7 +579,7 @@ def word_voice_totals(documents: pd.DataFrame, sentences: pd.DataFrame, spans: p
     voice_of_kind = np.array([0, 1, 0, 2])  # own, quoted, own (scare), reported -> VOICES index
     picks, n_words = [], []
     for doc_id, rows in sentences.groupby("doc_id", sort=False).indices.items():
-        w_start, _ = word_spans(texts[doc_id])
+        w_start = words_of[doc_id][0] if words_of is not None else word_spans(texts[doc_id])[0]
         idx, keep = _word_sentences(s_start[rows], s_end[rows], w_start)
         sp = span_rows.get(doc_id, np.zeros(0, dtype=np.int64))
         codes = _kind_codes(sp_start[sp], sp_end[sp], sp_code[sp], w_start[keep])

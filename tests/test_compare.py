@@ -409,3 +409,19 @@ def test_bad_inputs_are_named():
         group_differences(COUNTS, WORDS, SCORES, DOCS, group_col="outlet_group", group_a="M")
     with pytest.raises(ValueError, match="word_totals lacks column"):
         estimate_rates(COUNTS, WORDS.drop(columns="n_words"), DOCS, unit_type="outlet", unit_col="outlet")
+
+
+@given(st.lists(st.tuples(st.sampled_from(["regime", "coup", "US", "us", "’s"]), st.integers(0, 50),
+                          st.sampled_from(["", "a", "b"])), max_size=40),
+       st.sampled_from(["int64", "float64"]))
+def test_term_sums_equal_group_by_sums_per_term_and_side(rows, dtype):
+    terms = pd.Series([t for t, _, _ in rows], dtype=str)
+    counts = pd.Series([c for _, c, _ in rows], dtype=dtype)
+    sides = np.array([s for _, _, s in rows], dtype=object)
+    prior, count_a, count_b = compare._term_sums(terms, counts, sides)
+    frame = pd.DataFrame({"term": terms, "count": counts, "side": sides})
+    expected = frame.groupby("term")["count"].sum()
+    assert prior.to_dict() == expected.to_dict() and list(prior.index) == sorted(expected.index)
+    for name, got in (("a", count_a), ("b", count_b)):
+        assert got.to_dict() == frame[frame["side"] == name].groupby("term")["count"].sum().to_dict()
+    assert prior.sum() == counts.sum()  # every count is in the prior once

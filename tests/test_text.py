@@ -345,3 +345,12 @@ def test_words_agree_with_count_words_and_word_spans(passage):
     starts, ends = text.word_spans(passage)
     assert text.count_words(passage) == len(found)
     assert [passage[s:e] for s, e in zip(starts, ends)] == found
+
+
+@given(st.text(alphabet="ab’'-. \n“”", max_size=40))
+def test_straightening_curly_apostrophes_keeps_every_word_boundary(raw):
+    # term_counts straightens ’ in each word found in the clean text rather than in the text
+    starts, ends, found = text.words_with_spans(raw)
+    s2, e2, straight = text.words_with_spans(raw.replace("’", "'"))
+    assert starts.tolist() == s2.tolist() and ends.tolist() == e2.tolist()
+    assert [w.replace("’", "'") for w in found] == straight
