@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 WRITE_THREADS = 2  # Parquet files written at once (Arrow encodes and compresses outside the GIL)
@@ -47,6 +48,37 @@ def positions(labels, values) -> np.ndarray:
     codes, uniques = pd.factorize(values if isinstance(values, (pd.Series, pd.Index)) else np.asarray(values))
     found = pd.Index(labels).get_indexer(uniques)
     return np.where(codes >= 0, found[np.maximum(codes, 0)], -1).astype(np.int64)
+
+
+def is_sorted(table: pd.DataFrame, keys: list[str]) -> bool:
+    """Whether the rows are already in the order `table.sort_values(keys, kind="stable")` gives,
+    so that sorting would not move a row (rows equal on every key may stand in any order). Chunks
+    of documents in document order usually are; checking costs a few comparisons per row where a
+    sort of millions of rows by text keys costs far more. Missing values: answered False (sort)."""
+    n = len(table)
+    undecided = np.ones(max(n - 1, 0), bool)  # adjacent pairs equal on every key so far
+    for key in keys:
+        if not undecided.any():
+            break
+        column = table[key]
+        if column.isna().any():
+            return False
+        values = column.array
+        try:
+            if hasattr(values, "__arrow_array__"):
+                arrow = values.__arrow_array__()
+                before, after = arrow.slice(0, n - 1), arrow.slice(1)
+                greater = pc.greater(before, after).to_numpy(zero_copy_only=False)
+                equal = pc.equal(before, after).to_numpy(zero_copy_only=False)
+            else:
+                array = column.to_numpy()
+                greater, equal = array[:-1] > array[1:], array[:-1] == array[1:]
+        except (TypeError, pa.ArrowNotImplementedError):  # values that do not compare: sort
+            return False
+        if (np.asarray(greater, bool) & undecided).any():
+            return False
+        undecided &= np.asarray(equal, bool)
+    return True
 
 
 def contiguous(table: pd.DataFrame) -> pd.DataFrame:

@@ -40,7 +40,7 @@ from analysis.corpus import (
     read_folder,
 )
 from analysis.engine import ENGINES, Runner
-from analysis.frames import contiguous, write_parquet_files
+from analysis.frames import contiguous, is_sorted, write_parquet_files
 from analysis.provenance import DATA_DIR, __version__, code_hash, file_sha256, file_version
 from analysis.tables import iter_table, table_kind
 from analysis.text import SENTENCE_COLUMNS, SPAN_COLUMNS
@@ -216,7 +216,7 @@ def _combine(parts: list[dict], name: str, *, sort=None, columns=None) -> pd.Dat
     """One table from the chunks' parts; `sort` re-sorts (stably) a table the one-chunk step sorts
     across documents, so the result does not depend on where the chunks were cut."""
     table = _concat([p[name] for p in parts], columns)
-    if sort:
+    if sort and not is_sorted(table, sort):  # chunks in order need no sort (a sorted table is unchanged)
         table = table.sort_values(sort, kind="stable", ignore_index=True)  # stays in one piece
     return table
 
@@ -453,7 +453,7 @@ def _scores(sentences: pd.DataFrame, word_totals: pd.DataFrame, mask_words: list
 
 
 def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_units, actor_sentences, categories,
-                    n_boot, n_perm, seed, dedup, alpha_0) -> pd.DataFrame:
+                    matches, spans, mentions, n_boot, n_perm, seed, dedup, alpha_0) -> pd.DataFrame:
     """One independent piece of the corpus-level step, as rows of estimates, differences or
     distinctive_terms. Each is deterministic (bootstrap and permutation draws are keyed by unit and
     contrast), so the engine that runs it cannot change it.
@@ -461,9 +461,16 @@ def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_unit
     ("rates" | "sentiment", unit_type, unit_col, n_boot, score_col, part): estimates of a unit type;
     part (document units only) holds a chunk of documents' rows of doc_units, counts, word_totals and
     scores (cut once, not filtered per task), each document's estimate depending on its own rows alone. ("actor", name): sentiment of the sentences naming an actor, per
-    outlet and group. ("difference" | "distinctive", group_a, group_b): a contrast.
+    outlet and group. ("difference" | "distinctive", group_a, group_b): a contrast. ("actor_labels",),
+    ("attribution",), ("sourcing",): those tables whole.
     """
     kind, options = task[0], {"seed": seed, "dedup": dedup}
+    if kind == "actor_labels":
+        return actors_mod.actor_labels(mentions, doc_units)
+    if kind == "attribution":
+        return actors_mod.attribution_verbs(matches, spans)
+    if kind == "sourcing":
+        return actors_mod.sourcing(doc_units, spans, word_totals, matches)
     if kind in ("rates", "sentiment"):
         _, unit_type, unit_col, boot, score_col, part = task
         if part is not None:
@@ -536,20 +543,24 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
         distinctive_tasks.append(("distinctive", *pair))
     # The contrasts (permutation tests over every document) take longest: they start first.
     n_differences, n_distinctive = len(difference_tasks), len(distinctive_tasks)
-    tasks = difference_tasks + distinctive_tasks + estimate_tasks
+    table_tasks = [("actor_labels",), ("attribution",), ("sourcing",)]  # short: they fill the end
+    tasks = difference_tasks + distinctive_tasks + estimate_tasks + table_tasks
     first = n_differences + n_distinctive  # position of the first estimate task
     run = [i for i in range(len(tasks)) if i - first not in twin_of]
     categories = list(counts[["lexicon", "category"]].drop_duplicates().itertuples(index=False, name=None))
     done = runner.map(_aggregate_task, [tasks[i] for i in run], desc="aggregates", size=lambda _: 1, total=len(run),
                       unit="task", counts=counts, word_totals=word_totals, scores=scores, terms=terms,
-                      doc_units=doc_units, actor_sentences=actor_sentences, categories=categories, n_boot=n_boot,
-                      n_perm=n_perm, seed=seed, dedup=dedup, alpha_0=alpha_0)
+                      doc_units=doc_units, actor_sentences=actor_sentences, categories=categories, matches=matches,
+                      spans=spans, mentions=mentions, n_boot=n_boot, n_perm=n_perm, seed=seed, dedup=dedup,
+                      alpha_0=alpha_0)
     parts = dict(zip(run, done))
     del done
     for masked, plain in twin_of.items():
         part = parts[first + plain]
         parts[first + masked] = part.assign(measure=part["measure"] + "_masked")
     parts = [parts[i] for i in range(len(tasks))]
+    labels, attribution, sourcing = parts[len(parts) - len(table_tasks):]
+    parts = parts[:len(parts) - len(table_tasks)]
     tables = {
         "estimates": pd.concat(parts[n_differences + n_distinctive:], ignore_index=True),
         "differences": pd.concat(parts[:n_differences], ignore_index=True) if n_differences else
@@ -557,12 +568,8 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
         "distinctive_terms": pd.concat(parts[n_differences:n_differences + n_distinctive], ignore_index=True),
     }
     del parts  # so that joining a column's chunks frees them (`contiguous`)
-    return {
-        **{name: contiguous(table) for name, table in tables.items()},
-        "actor_labels": actors_mod.actor_labels(mentions, docs),
-        "attribution": actors_mod.attribution_verbs(matches, spans),
-        "sourcing": actors_mod.sourcing(docs, spans, word_totals, matches),
-    }
+    return {**{name: contiguous(table) for name, table in tables.items()}, "actor_labels": labels,
+            "attribution": attribution, "sourcing": sourcing}
 
 
 def measure(corpus_or_path, *, out=None, lexicons=None, grouping=None, group_a=None, group_b=None,

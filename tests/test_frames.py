@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.frames import labels_at, positions
+from analysis.frames import is_sorted, labels_at, positions
 
 
 @given(st.lists(st.text(max_size=12), min_size=1, max_size=6, unique=True).flatmap(
@@ -54,3 +54,14 @@ def test_positions_equal_get_indexer(labels, values):
     for column in (pd.Series(values, dtype=object), pd.Series(values, dtype=str)):
         expected = pd.Index(labels, dtype=object).get_indexer(pd.Index(values, dtype=object))
         assert positions(labels, column).tolist() == expected.tolist()
+
+
+@given(st.lists(st.tuples(st.sampled_from(["000", "001", "010", "a", "é", "Z"]), st.integers(0, 3),
+                          st.sampled_from(["own", "quoted", "reported"])), max_size=30),
+       st.sampled_from([str, object]))
+def test_is_sorted_says_whether_a_stable_sort_would_move_a_row(rows, text_dtype):
+    table = pd.DataFrame(rows, columns=["doc_id", "start", "voice"]).astype({"doc_id": text_dtype, "voice": text_dtype})
+    for keys in (["doc_id"], ["doc_id", "start"], ["doc_id", "start", "voice"], ["voice", "doc_id"]):
+        unmoved = table.sort_values(keys, kind="stable").index.equals(table.index)
+        assert is_sorted(table, keys) == unmoved
+        assert is_sorted(table.sort_values(keys, kind="stable"), keys)
