@@ -889,7 +889,8 @@ def _term_sums(terms: pd.Series, counts: pd.Series, sides: np.ndarray) -> tuple[
     """Counts summed per term over all rows (the prior) and over the rows of side "a" and of side "b":
     each a Series indexed by the terms present (sorted, as a group-by gives them). Integer counts are
     summed on integer codes (a million rows of term counts are typical); others by group-by."""
-    if not pd.api.types.is_integer_dtype(counts.dtype):
+    dtype = counts.dtype  # NumPy integers that fit int64; nullable integers may hold NA: group-by
+    if not (isinstance(dtype, np.dtype) and (dtype.kind == "i" or (dtype.kind == "u" and dtype.itemsize < 8))):
         frame = pd.DataFrame({"term": terms.to_numpy(), "count": counts.to_numpy(), "side": sides})
         by_side = frame.groupby(["side", "term"])["count"].sum()
         pick = (lambda s: by_side.loc[s] if s in by_side.index.get_level_values(0) else pd.Series(dtype=float))

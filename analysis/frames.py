@@ -45,7 +45,9 @@ def positions(labels, values) -> np.ndarray:
     """Position of each of `values` in `labels` (-1 where absent), as `pd.Index(labels).get_indexer`,
     but looking up each distinct value once: values are factorized first (in Arrow for Arrow
     strings), so a column of a million repeated document ids costs one lookup per document."""
-    codes, uniques = pd.factorize(values if isinstance(values, (pd.Series, pd.Index)) else np.asarray(values))
+    if not isinstance(values, (pd.Series, pd.Index, np.ndarray, pd.api.extensions.ExtensionArray)):
+        values = np.array([*values, None], dtype=object)[:-1]  # one value per item, whatever it holds
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)  # a missing value is looked up too
     found = pd.Index(labels).get_indexer(uniques)
     return np.where(codes >= 0, found[np.maximum(codes, 0)], -1).astype(np.int64)
 
@@ -54,19 +56,22 @@ def is_sorted(table: pd.DataFrame, keys: list[str]) -> bool:
     """Whether the rows are already in the order `table.sort_values(keys, kind="stable")` gives,
     so that sorting would not move a row (rows equal on every key may stand in any order). Chunks
     of documents in document order usually are; checking costs a few comparisons per row where a
-    sort of millions of rows by text keys costs far more. Missing values: answered False (sort)."""
+    sort of millions of rows by text keys costs far more. Missing values, categories (which sort by
+    their order) and Arrow dictionaries: answered False (sort)."""
     n = len(table)
     undecided = np.ones(max(n - 1, 0), bool)  # adjacent pairs equal on every key so far
     for key in keys:
         if not undecided.any():
             break
         column = table[key]
-        if column.isna().any():
-            return False
+        if isinstance(column.dtype, pd.CategoricalDtype) or column.isna().any():
+            return False  # categories sort by their order, not their values; missing values sort last
         values = column.array
         try:
             if hasattr(values, "__arrow_array__"):
                 arrow = values.__arrow_array__()
+                if pa.types.is_dictionary(arrow.type):
+                    return False
                 before, after = arrow.slice(0, n - 1), arrow.slice(1)
                 greater = pc.greater(before, after).to_numpy(zero_copy_only=False)
                 equal = pc.equal(before, after).to_numpy(zero_copy_only=False)

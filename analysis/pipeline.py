@@ -522,7 +522,8 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
                                 scores=scores)
     # With an empty mask (the default) the masked compound is the compound: its estimates are the plain
     # ones under the `_masked` measure names (same values, same keyed draws), not computed twice.
-    masked_is_plain = scores["compound_masked"].equals(scores["compound"])
+    masked_is_plain = np.array_equal(scores["compound_masked"].to_numpy(float).view(np.uint64),
+                                     scores["compound"].to_numpy(float).view(np.uint64))  # bit for bit
     estimate_tasks, twin_of = [], {}  # twin_of: masked task -> its plain twin (positions in estimate_tasks)
     for unit_type, unit_col in (("document", "doc_id"), ("outlet", "outlet"), ("group", "group")):
         boot = n_boot if unit_type != "document" or doc_intervals else 0

@@ -36,6 +36,7 @@ class Analyzer(SentimentIntensityAnalyzer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # The emoji table as loaded (the project never edits it; an edited `emojis` needs a new Analyzer).
         self._emoji_chars = frozenset(key for key in self.emojis if len(key) == 1)
 
     def polarity_scores(self, text):

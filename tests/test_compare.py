@@ -425,3 +425,11 @@ def test_term_sums_equal_group_by_sums_per_term_and_side(rows, dtype):
     for name, got in (("a", count_a), ("b", count_b)):
         assert got.to_dict() == frame[frame["side"] == name].groupby("term")["count"].sum().to_dict()
     assert prior.sum() == counts.sum()  # every count is in the prior once
+
+
+def test_term_sums_of_nullable_counts_skip_missing_values_as_a_group_by_does():
+    terms = pd.Series(["coup", "coup", "regime"], dtype=str)
+    counts = pd.Series([2, pd.NA, 5], dtype="Int64")
+    prior, count_a, count_b = compare._term_sums(terms, counts, np.array(["a", "a", "b"], dtype=object))
+    assert prior.to_dict() == {"coup": 2, "regime": 5}
+    assert count_a.to_dict() == {"coup": 2} and count_b.to_dict() == {"regime": 5}

@@ -65,3 +65,17 @@ def test_is_sorted_says_whether_a_stable_sort_would_move_a_row(rows, text_dtype)
         unmoved = table.sort_values(keys, kind="stable").index.equals(table.index)
         assert is_sorted(table, keys) == unmoved
         assert is_sorted(table.sort_values(keys, kind="stable"), keys)
+
+
+def test_is_sorted_leaves_categories_and_missing_values_to_the_sort():
+    table = pd.DataFrame({"voice": pd.Categorical(["a", "b"], categories=["b", "a"])})
+    assert not table.sort_values("voice", kind="stable").index.equals(table.index)  # it would move
+    assert not is_sorted(table, ["voice"])
+    assert not is_sorted(pd.DataFrame({"doc_id": ["000", None]}), ["doc_id"])
+
+
+def test_positions_find_a_missing_value_as_get_indexer_does():
+    labels = pd.Index(["000", np.nan, "002"], dtype=object)
+    values = pd.Series(["002", np.nan, "zz"], dtype=object)
+    assert positions(labels, values).tolist() == labels.get_indexer(values).tolist() == [2, 1, -1]
+    assert positions(["a", 1], [1, "a", (1, 2)]).tolist() == [1, 0, -1]
