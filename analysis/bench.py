@@ -197,13 +197,14 @@ def _vader_child(out: str) -> None:
     start = time.perf_counter()
     own = [analyzer.polarity_scores(text) for text in texts]
     seconds = time.perf_counter() - start
-    print(json.dumps({"seconds": seconds, "distinct": len(texts), "mismatches": vader_mismatches(out, dict(zip(texts, own)))}))
+    mismatches = vader_mismatches(out, sentences, dict(zip(texts, own)))
+    print(json.dumps({"seconds": seconds, "distinct": len(texts), "mismatches": mismatches}))
 
 
-def vader_mismatches(out, own: dict[str, dict]) -> int:
-    """Sentences of the `measure` output in `out` whose compound, pos, neu, neg or (the default mask
-    being empty) compound_masked differ from `own` (text -> VADER's polarity_scores)."""
-    sentences = pd.read_parquet(Path(out) / "sentences.parquet", columns=["doc_id", "sentence_id", "text"])
+def vader_mismatches(out, sentences: pd.DataFrame, own: dict[str, dict]) -> int:
+    """Sentences (doc_id, sentence_id, text) of the `measure` output in `out` whose compound, pos,
+    neu, neg or (the default mask being empty) compound_masked differ from `own` (text -> VADER's
+    polarity_scores)."""
     scores = pd.read_parquet(Path(out) / "sentence_scores.parquet").merge(sentences, on=["doc_id", "sentence_id"])
     expected = pd.DataFrame([own[text] for text in scores["text"]], columns=["neg", "neu", "pos", "compound"])
     expected["compound_masked"] = expected["compound"]

@@ -85,7 +85,7 @@ class Runner:
         # Where workers are forked, chunks already in memory (a list) are inherited with the shared
         # inputs and named by position, rather than pickled to a worker one by one.
         inherit = isinstance(chunks, list) and multiprocessing.get_start_method() == "fork"
-        initargs = ({**shared, _CHUNKS: chunks} if inherit else shared,)
+        initargs = (shared, chunks if inherit else [])
         with ProcessPoolExecutor(self.workers, initializer=_set_shared, initargs=initargs) as pool:
             futures = {}
             for i, chunk in enumerate(chunks):
@@ -139,20 +139,18 @@ def _call(fn: Callable, chunk, shared: dict):
 
 
 _SHARED: dict = {}
+_INHERITED: list = []  # a forked worker's chunks, named by position
 
 
-def _set_shared(shared: dict) -> None:
+def _set_shared(shared: dict, chunks: list) -> None:
     _SHARED.clear()
     _SHARED.update(shared)
+    _INHERITED[:] = chunks
 
 
 def _call_shared(fn: Callable, chunk):
     return fn(chunk, **_SHARED)
 
 
-_CHUNKS = "__chunks__"  # the key of inherited chunks among the shared inputs
-
-
 def _call_inherited(fn: Callable, i: int):
-    shared = {name: value for name, value in _SHARED.items() if name != _CHUNKS}
-    return fn(_SHARED[_CHUNKS][i], **shared)
+    return fn(_INHERITED[i], **_SHARED)
