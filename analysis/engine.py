@@ -7,6 +7,8 @@ functions and the same chunks, and combines the results itself, so the engines c
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import logging
 import multiprocessing
 import os
@@ -85,6 +87,7 @@ class Runner:
         # Where workers are forked, chunks already in memory (a list) are inherited with the shared
         # inputs and named by position, rather than pickled to a worker one by one.
         inherit = isinstance(chunks, list) and multiprocessing.get_start_method() == "fork"
+        release_freed_memory()  # a forked worker starts with this process's resident pages
         initargs = (shared, chunks if inherit else [])
         with ProcessPoolExecutor(self.workers, initializer=_set_shared, initargs=initargs) as pool:
             futures = {}
@@ -132,6 +135,26 @@ class Runner:
             out[i] = future.result()
             bar.update(sizes[i])
         return out
+
+
+def release_freed_memory() -> None:
+    """Hand freed memory back to the system: Arrow's memory pool's, and the C heap's (glibc's
+    malloc_trim; elsewhere the heap is left as it is), so that resident memory, and a forked
+    worker's copy of it, follows what is held."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    try:
+        return ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc
+        return None
 
 
 def _call(fn: Callable, chunk, shared: dict):
