@@ -20,6 +20,7 @@ import shutil
 import time
 import uuid
 import warnings
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,6 +120,19 @@ class StageCache:
 
     def __init__(self, root: str | Path | None):
         self.root = Path(root) if root is not None else None
+        self._files: dict[int, tuple[weakref.ref, Path, list[str], int]] = {}
+
+    def file_of(self, table: pd.DataFrame) -> Path | None:
+        """The cache file this run stored `table` (this very object) in or read it from, while it has
+        the columns and rows it had then: that file holds the bytes `frames.write_parquet` makes of it,
+        so a Parquet output can be a copy. None for any other table."""
+        entry = self._files.get(id(table))
+        if entry is None or entry[0]() is not table or list(table.columns) != entry[2] or len(table) != entry[3]:
+            return None
+        return entry[1]
+
+    def _remember(self, table: pd.DataFrame, path: Path) -> None:
+        self._files[id(table)] = (weakref.ref(table), path, list(table.columns), len(table))
 
     def entry(self, stage: str, key: str) -> Path:
         return self.root / stage / key
@@ -131,12 +145,15 @@ class StageCache:
         if not folder.exists():
             return None
         try:
-            return self._read(folder, stage, key)
+            tables = self._read(folder, stage, key)
         except Exception as exc:  # noqa: BLE001 - any damage means: rebuild, never read
             warnings.warn(f"cache entry {stage}/{key[:12]} is damaged ({exc}); it is removed and rebuilt",
                           stacklevel=3)
             shutil.rmtree(folder, ignore_errors=True)
             return None
+        for name, table in tables.items():
+            self._remember(table, folder / f"{name}.parquet")
+        return tables
 
     @staticmethod
     def _read(folder: Path, stage: str, key: str) -> dict[str, pd.DataFrame]:
@@ -183,6 +200,8 @@ class StageCache:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        for name, table in tables.items():
+            self._remember(table, final / f"{name}.parquet")
 
 
 def _restore_dtypes(table: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -106,8 +107,12 @@ class Corpus:
         return self.keys["text"]
 
 
-def write_tables(tables: dict[str, pd.DataFrame], out: str | Path, *, fmt: str = "csv") -> list[Path]:
-    """Write tables deterministically: CSV with '\n' line ends and fixed column order, or Parquet."""
+def write_tables(tables: dict[str, pd.DataFrame], out: str | Path, *, fmt: str = "csv",
+                 cache: StageCache | None = None) -> list[Path]:
+    """Write tables deterministically: CSV with '\n' line ends and fixed column order, or Parquet.
+
+    A Parquet table this run stored in or read from `cache` is copied from its cache file, which
+    holds the same bytes, rather than encoded again."""
     if fmt not in {"csv", "parquet"}:
         raise ValueError(f"format {fmt!r} is not one of csv, parquet")
     out = Path(out)
@@ -116,8 +121,15 @@ def write_tables(tables: dict[str, pd.DataFrame], out: str | Path, *, fmt: str =
     if fmt == "csv":
         for path, table in zip(paths, tables.values()):
             table.to_csv(path, index=False, lineterminator="\n")
-    else:
-        write_parquet_files(tables.values(), paths)
+        return paths
+    encode = []
+    for path, table in zip(paths, tables.values()):
+        source = cache.file_of(table) if cache is not None else None
+        if source is not None:
+            shutil.copyfile(source, path)
+        else:
+            encode.append((table, path))
+    write_parquet_files([t for t, _ in encode], [p for _, p in encode])
     return paths
 
 
@@ -615,7 +627,7 @@ def measure(corpus_or_path, *, out=None, lexicons=None, grouping=None, group_a=N
                            group_b=group_b, dedup=dedup, mask=mask, actors=actors, alpha_0=alpha_0, seed=seed,
                            n_boot=n_boot, n_perm=n_perm, doc_intervals=doc_intervals, chunk_size=chunk_size)
     if out is not None:
-        write_tables({**corpus.tables(), **results}, out, fmt=fmt)
+        write_tables({**corpus.tables(), **results}, out, fmt=fmt, cache=cache)
         (Path(out) / "provenance.json").write_text(json.dumps(results.provenance, indent=2, sort_keys=True) + "\n")
     return results
 

@@ -207,3 +207,34 @@ def test_the_command_line_caches_under_the_current_folder_by_default(tmp_path, m
     assert main([*args, "--format", "parquet"]) == 0
     assert "from the cache: corpus, text, words, matches, actors, scores, aggregates; computed: nothing" in \
         capsys.readouterr().err
+
+
+def test_parquet_outputs_are_copied_from_the_cache_with_the_bytes_an_uncached_run_writes(tmp_path, monkeypatch):
+    from analysis import pipeline
+
+    measure(SEEDS, **FAST, out=tmp_path / "plain", fmt="parquet")  # no cache: every table encoded
+    encoded = []
+    real = pipeline.write_parquet_files
+
+    def counting(tables, paths):
+        encoded.extend(path.name for path in paths)
+        return real(tables, paths)
+
+    monkeypatch.setattr(pipeline, "write_parquet_files", counting)
+    for run in ("cold", "cached"):
+        encoded.clear()
+        measure(SEEDS, **FAST, out=tmp_path / run, fmt="parquet", cache_dir=tmp_path / "cache")
+        assert encoded == ["documents.parquet"], run  # a selection of the cached documents: encoded
+        for file in sorted((tmp_path / "plain").glob("*.parquet")):
+            assert (tmp_path / run / file.name).read_bytes() == file.read_bytes(), (run, file.name)
+
+
+def test_a_cache_file_stands_for_its_table_only_while_the_table_is_unchanged(tmp_path):
+    cache = cache_mod.StageCache(tmp_path)
+    table = pd.DataFrame({"doc_id": ["a", "b"], "count": [1, 2]})
+    cache.store("words", "k" * 64, {"term_counts": table}, {})
+    assert cache.file_of(table) == tmp_path / "words" / ("k" * 64) / "term_counts.parquet"
+    assert cache.file_of(table.copy()) is None  # an equal table is not the stored one
+    table["extra"] = 0
+    assert cache.file_of(table) is None
+    assert cache_mod.StageCache(None).file_of(table) is None
