@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import gc
 import re
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -453,8 +455,9 @@ def duplicate_pairs(documents: pd.DataFrame, signatures: dict) -> pd.DataFrame:
 
     lsh = MinHashLSH(threshold=0.5, num_perm=MINHASH_PERMUTATIONS)
     minhashes = {doc_id: sig for doc_id, (_, sig) in sorted(signatures.items()) if sig is not None}
-    for doc_id, sig in minhashes.items():
-        lsh.insert(doc_id, sig)
+    with cyclic_gc_paused():  # the index's many small sets hold no cycles; scanning them grew with the corpus
+        for doc_id, sig in minhashes.items():
+            lsh.insert(doc_id, sig)
     info = documents.set_index("doc_id")
     pairs = []
     for doc_id in sorted(minhashes):
@@ -470,11 +473,36 @@ def duplicate_pairs(documents: pd.DataFrame, signatures: dict) -> pd.DataFrame:
     # keep the most similar original for each copy, then resolve chains to the root original
     result = result.sort_values(["doc_id", "duplicate_similarity", "duplicate_of"], ascending=[True, False, True])
     result = result.drop_duplicates("doc_id")
-    roots = dict(zip(result["doc_id"], result["duplicate_of"]))
-    for _ in range(len(roots)):
-        roots = {k: roots.get(v, v) for k, v in roots.items()}
-    result["duplicate_of"] = result["doc_id"].map(roots)
+    result["duplicate_of"] = result["doc_id"].map(resolve_chains(dict(zip(result["doc_id"], result["duplicate_of"]))))
     return result[result["doc_id"] != result["duplicate_of"]].reset_index(drop=True)
+
+
+@contextmanager
+def cyclic_gc_paused():
+    """Python's cycle collector off while a block builds many small objects without cycles (each
+    collection would scan every object the process holds); on again afterwards, as it was."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def resolve_chains(original_of: dict) -> dict:
+    """Each copy's root original: copy -> original pointers followed to a document that is no copy.
+
+    Pointer doubling (each round maps every copy to its original's original) until nothing changes,
+    which takes about log2 of the longest chain in rounds; a cycle, which the copy rule should not
+    make, never settles and keeps the old bound of one round per copy."""
+    roots = original_of
+    for _ in range(len(roots)):
+        doubled = {k: roots.get(v, v) for k, v in roots.items()}
+        if doubled == roots:
+            break
+        roots = doubled
+    return roots
 
 
 def _which_is_copy(info: pd.DataFrame, a: str, b: str) -> tuple[str, str]:

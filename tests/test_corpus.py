@@ -18,6 +18,7 @@ from analysis.corpus import (
     apply_grouping,
     clean_document,
     load_rules,
+    resolve_chains,
     to_raw_offsets,
 )
 from analysis.pipeline import load_corpus
@@ -285,3 +286,22 @@ def test_the_corpus_command_reports_a_bad_path_without_a_traceback(tmp_path):
                              str(tmp_path)], cwd=PROJECT, capture_output=True, text=True, check=False)
     assert result.returncode == 2
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+
+
+def _one_round_per_copy(original_of: dict) -> dict:
+    """The chain resolution as first written (one pointer-doubling round per copy), the reference."""
+    roots = original_of
+    for _ in range(len(roots)):
+        roots = {k: roots.get(v, v) for k, v in roots.items()}
+    return roots
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 40), max_size=40), st.booleans())
+def test_copy_chains_resolve_to_the_root_original_as_with_one_round_per_copy(targets, acyclic):
+    # copy i -> original targets[i]; acyclic: an original always comes later (no cycle possible)
+    original_of = {f"d{i:02d}": f"d{(max(t, i + 1) if acyclic else t):02d}" for i, t in enumerate(targets)}
+    roots = resolve_chains(original_of)
+    assert roots == _one_round_per_copy(original_of)
+    if acyclic:
+        assert not set(roots.values()) & set(roots), "a root original is itself a copy"
