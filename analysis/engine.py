@@ -153,7 +153,7 @@ def release_freed_memory() -> None:
 def _malloc_trim():
     try:
         return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):  # not glibc
+    except (OSError, AttributeError, TypeError):  # not glibc (Windows has no CDLL(None) at all)
         return None
 
 

@@ -126,9 +126,12 @@ def write_tables(tables: dict[str, pd.DataFrame], out: str | Path, *, fmt: str =
     for path, table in zip(paths, tables.values()):
         source = cache.file_of(table) if cache is not None else None
         if source is not None:
-            shutil.copyfile(source, path)
-        else:
-            encode.append((table, path))
+            try:
+                shutil.copyfile(source, path)
+                continue
+            except OSError:  # the cache file went meanwhile (another run cleared it): encode instead
+                pass
+        encode.append((table, path))
     write_parquet_files([t for t, _ in encode], [p for _, p in encode])
     return paths
 

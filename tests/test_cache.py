@@ -238,3 +238,17 @@ def test_a_cache_file_stands_for_its_table_only_while_the_table_is_unchanged(tmp
     table["extra"] = 0
     assert cache.file_of(table) is None
     assert cache_mod.StageCache(None).file_of(table) is None
+
+
+def test_a_cache_file_gone_before_the_outputs_are_written_is_encoded_instead(tmp_path, monkeypatch):
+    from analysis import pipeline
+
+    plain = measure(SEEDS, **FAST, out=tmp_path / "plain", fmt="parquet")
+
+    def gone(source, target):
+        raise FileNotFoundError(source)
+
+    monkeypatch.setattr(pipeline.shutil, "copyfile", gone)
+    measure(SEEDS, **FAST, out=tmp_path / "run", fmt="parquet", cache_dir=tmp_path / "cache")
+    for name in {**plain.corpus.tables(), **plain}:
+        assert (tmp_path / "run" / f"{name}.parquet").read_bytes() == (tmp_path / "plain" / f"{name}.parquet").read_bytes()
