@@ -145,18 +145,14 @@ class StageCache:
         if not folder.exists():
             return None
         try:
-            tables = self._read(folder, stage, key)
+            return self._read(folder, stage, key)
         except Exception as exc:  # noqa: BLE001 - any damage means: rebuild, never read
             warnings.warn(f"cache entry {stage}/{key[:12]} is damaged ({exc}); it is removed and rebuilt",
                           stacklevel=3)
             shutil.rmtree(folder, ignore_errors=True)
             return None
-        for name, table in tables.items():
-            self._remember(table, folder / f"{name}.parquet")
-        return tables
 
-    @staticmethod
-    def _read(folder: Path, stage: str, key: str) -> dict[str, pd.DataFrame]:
+    def _read(self, folder: Path, stage: str, key: str) -> dict[str, pd.DataFrame]:
         manifest_path = folder / MANIFEST
         if not manifest_path.is_file():
             raise ValueError("no manifest (an interrupted write)")
@@ -174,6 +170,7 @@ class StageCache:
             if len(table) != info["rows"] or list(table.columns) != info["columns"]:
                 raise ValueError(f"{info['file']} does not have the rows and columns the manifest lists")
             tables[name] = _restore_dtypes(table, dict(zip(info["columns"], info["dtypes"])))
+            self._remember(tables[name], path)
         return tables
 
     def store(self, stage: str, key: str, tables: dict[str, pd.DataFrame], inputs: dict) -> None:
@@ -200,8 +197,8 @@ class StageCache:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        for name, table in tables.items():
-            self._remember(table, final / f"{name}.parquet")
+        for table, path in zip(tables.values(), paths):
+            self._remember(table, final / path.name)
 
 
 def _restore_dtypes(table: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:

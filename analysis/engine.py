@@ -86,8 +86,10 @@ class Runner:
         # `if __name__ == "__main__":` guard (docs/scaling.md).
         # Where workers are forked, chunks already in memory (a list) are inherited with the shared
         # inputs and named by position, rather than pickled to a worker one by one.
-        inherit = isinstance(chunks, list) and multiprocessing.get_start_method() == "fork"
-        release_freed_memory()  # a forked worker starts with this process's resident pages
+        forked = multiprocessing.get_start_method() == "fork"
+        inherit = isinstance(chunks, list) and forked
+        if forked:
+            release_freed_memory()  # a forked worker starts with this process's resident pages
         initargs = (shared, chunks if inherit else [])
         with ProcessPoolExecutor(self.workers, initializer=_set_shared, initargs=initargs) as pool:
             futures = {}
