@@ -3,7 +3,9 @@
 An entry is a folder `<cache_dir>/<stage>/<key>/` with one Parquet file per table and a
 `manifest.json` (written last) that lists each file's sha256, size, rows and column dtypes. The
 entry is built in a temporary folder and renamed into place, so an interrupted run leaves no
-entry, only a temporary folder that is never read. An entry whose manifest is missing or whose
+entry, only a temporary folder that is never read. A table the stage streamed to a file (a
+`frames.StoredTable`) is moved into the entry, listed as `stored`, and read back as a StoredTable
+again: it is decoded only when asked for. An entry whose manifest is missing or whose
 files do not match it is removed and rebuilt, never read. The key is the sha256 of the stage's
 inputs (see `stage_key`); docs/scaling.md describes the stages.
 """
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.frames import contiguous, write_parquet_files
+from analysis.frames import StoredTable, contiguous, restore_dtypes, write_parquet_files
 from analysis.provenance import PACKAGE_DIR, __version__, canonical_json
 
 CACHE_FORMAT = 1
@@ -122,10 +124,12 @@ class StageCache:
         self.root = Path(root) if root is not None else None
         self._files: dict[int, tuple[weakref.ref, Path, list[str], int]] = {}
 
-    def file_of(self, table: pd.DataFrame) -> Path | None:
+    def file_of(self, table: pd.DataFrame | StoredTable) -> Path | None:
         """The cache file this run stored `table` (this very object) in or read it from, while it has
         the columns and rows it had then: that file holds the bytes `frames.write_parquet` makes of it,
-        so a Parquet output can be a copy. None for any other table."""
+        so a Parquet output can be a copy. A StoredTable's own file; None for any other table."""
+        if isinstance(table, StoredTable):
+            return table.path
         entry = self._files.get(id(table))
         if entry is None or entry[0]() is not table or list(table.columns) != entry[2] or len(table) != entry[3]:
             return None
@@ -136,6 +140,13 @@ class StageCache:
 
     def entry(self, stage: str, key: str) -> Path:
         return self.root / stage / key
+
+    def scratch(self) -> Path | None:
+        """A new temporary folder in the cache (None without a cache), for tables a stage streams to
+        disk before its entry is stored; it is never read as an entry."""
+        if self.root is None:
+            return None
+        return self.root / f".scratch-{uuid.uuid4().hex[:12]}"
 
     def load(self, stage: str, key: str) -> dict[str, pd.DataFrame] | None:
         """The stage's tables if a complete, intact entry exists; a damaged one is removed (None)."""
@@ -166,27 +177,32 @@ class StageCache:
                 raise ValueError(f"{info['file']} has {path.stat().st_size} bytes, the manifest says {info['bytes']}")
             if _file_sha256(path) != info["sha256"]:
                 raise ValueError(f"{info['file']} does not match its checksum")
+            if info.get("stored"):
+                tables[name] = StoredTable(path, info["rows"], tuple(info["columns"]), tuple(info["dtypes"]))
+                continue
             table = contiguous(pd.read_parquet(path))
             if len(table) != info["rows"] or list(table.columns) != info["columns"]:
                 raise ValueError(f"{info['file']} does not have the rows and columns the manifest lists")
-            tables[name] = _restore_dtypes(table, dict(zip(info["columns"], info["dtypes"])))
+            tables[name] = restore_dtypes(table, dict(zip(info["columns"], info["dtypes"])))
             self._remember(tables[name], path)
         return tables
 
-    def store(self, stage: str, key: str, tables: dict[str, pd.DataFrame], inputs: dict) -> None:
-        """Write the entry to a temporary folder, manifest last, then rename it into place."""
+    def store(self, stage: str, key: str, tables: dict, inputs: dict) -> dict:
+        """Write the entry to a temporary folder, manifest last, then rename it into place. Returns
+        the tables, a StoredTable now naming its file in the entry."""
         if self.root is None:
-            return
+            return tables
         final = self.entry(stage, key)
         tmp = final.parent / f".tmp-{key[:12]}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
         try:
             paths = [tmp / f"{name}.parquet" for name in tables]
-            write_parquet_files(tables.values(), paths)
-            listed = {name: {"file": path.name, "sha256": _file_sha256(path), "bytes": path.stat().st_size,
-                             "rows": len(table), "columns": [str(c) for c in table.columns],
-                             "dtypes": [str(t) for t in table.dtypes]}
-                      for (name, table), path in zip(tables.items(), paths)}
+            frames = [(t, p) for t, p in zip(tables.values(), paths) if not isinstance(t, StoredTable)]
+            write_parquet_files([t for t, _ in frames], [p for _, p in frames])
+            for table, path in zip(tables.values(), paths):
+                if isinstance(table, StoredTable):
+                    shutil.move(table.path, path)
+            listed = {name: _listing(table, path) for (name, table), path in zip(tables.items(), paths)}
             manifest = {"stage": stage, "key": key, "format": CACHE_FORMAT, "inputs": inputs, "tables": listed}
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str) + "\n",
                                         encoding="utf-8")
@@ -197,18 +213,24 @@ class StageCache:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        for table, path in zip(tables.values(), paths):
-            self._remember(table, final / path.name)
+        stored = {}
+        for (name, table), path in zip(tables.items(), paths):
+            if isinstance(table, StoredTable):
+                table = table.moved_to(final / path.name)
+            else:
+                self._remember(table, final / path.name)
+            stored[name] = table
+        return stored
 
 
-def _restore_dtypes(table: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
-    """Parquet reads text columns as `str`; columns that were `object` become `object` again (None
-    where the value is missing), so a cached table equals the computed one."""
-    for column, dtype in dtypes.items():
-        if dtype == "object" and str(table[column].dtype) != "object":
-            values = table[column].astype(object)
-            table[column] = values.where(values.notna(), None)
-    return table
+def _listing(table: pd.DataFrame | StoredTable, path: Path) -> dict:
+    """A table's line of the manifest: its file, checksum, size, rows, columns and dtypes."""
+    listed = {"file": path.name, "sha256": _file_sha256(path), "bytes": path.stat().st_size}
+    if isinstance(table, StoredTable):
+        return {**listed, "rows": table.rows, "columns": list(table.columns), "dtypes": list(table.dtypes),
+                "stored": True}
+    return {**listed, "rows": len(table), "columns": [str(c) for c in table.columns],
+            "dtypes": [str(t) for t in table.dtypes]}
 
 
 def run_stage(cache: StageCache, log: StageLog, stage: str, inputs: dict, compute) -> tuple[str, dict]:
@@ -224,6 +246,6 @@ def run_stage(cache: StageCache, log: StageLog, stage: str, inputs: dict, comput
     tables = compute()
     log.computed.append(stage)
     logger.info("stage %s: computed (%s)", stage, key[:12])
-    cache.store(stage, key, tables, inputs)
+    tables = cache.store(stage, key, tables, inputs)
     log.seconds[stage] = time.perf_counter() - start
     return key, tables

@@ -66,21 +66,24 @@ class Runner:
         return tqdm(total=total, desc=desc, unit=unit, disable=not self.progress, leave=False, dynamic_ncols=True)
 
     def map(self, fn: Callable, chunks: Iterable, *, desc: str, size: Callable = len, total: int | None = None,
-            unit: str = "doc", **shared) -> list:
+            unit: str = "doc", keep: Callable | None = None, **shared) -> list:
         """[fn(chunk, **shared) for chunk in chunks], run by the engine; each chunk advances the progress
-        bar by `size(chunk)` units (documents by default), of `total` if known."""
+        bar by `size(chunk)` units (documents by default), of `total` if known. With `keep`, the list
+        holds keep(i, result) for chunk i, called as each result arrives (in any order), so a caller can
+        write a large result away instead of holding every one until the last."""
+        keep = keep or _keep_all
         with self._bar(desc, total, unit) as bar:
             if self.engine == "dask":
-                return self._map_dask(fn, chunks, shared, size, bar)
+                return self._map_dask(fn, chunks, shared, size, bar, keep)
             if self.workers == 1:
                 out = []
-                for chunk in chunks:
-                    out.append(fn(chunk, **shared))
+                for i, chunk in enumerate(chunks):
+                    out.append(keep(i, fn(chunk, **shared)))
                     bar.update(size(chunk))
                 return out
-            return self._map_pool(fn, chunks, shared, size, bar)
+            return self._map_pool(fn, chunks, shared, size, bar, keep)
 
-    def _map_pool(self, fn, chunks, shared, size, bar) -> list:
+    def _map_pool(self, fn, chunks, shared, size, bar, keep) -> list:
         # A pool per map, whose workers receive the shared inputs once (not with every chunk). The
         # platform's start method; where it spawns (macOS, Windows), a script needs the
         # `if __name__ == "__main__":` guard (docs/scaling.md).
@@ -98,8 +101,8 @@ class Runner:
                 futures[future] = (i, size(chunk))
             out = [None] * len(futures)
             for future in as_completed(futures):
-                i, n = futures[future]
-                out[i] = future.result()
+                i, n = futures.pop(future)  # the future (and its result) is not held once kept
+                out[i] = keep(i, future.result())
                 bar.update(n)
         return out
 
@@ -119,7 +122,7 @@ class Runner:
                 self._client = Client(self.scheduler)
         return self._client
 
-    def _map_dask(self, fn, chunks, shared, size, bar) -> list:
+    def _map_dask(self, fn, chunks, shared, size, bar, keep) -> list:
         from distributed import as_completed as dask_completed
 
         client = self.client()
@@ -134,7 +137,8 @@ class Runner:
         out = [None] * len(futures)
         for future in dask_completed(futures):
             i = position[future.key]
-            out[i] = future.result()
+            out[i] = keep(i, future.result())
+            futures[i] = None  # the result lives on the cluster only while referenced
             bar.update(sizes[i])
         return out
 
@@ -157,6 +161,10 @@ def _malloc_trim():
         return ctypes.CDLL(None).malloc_trim
     except (OSError, AttributeError, TypeError):  # not glibc (Windows has no CDLL(None) at all)
         return None
+
+
+def _keep_all(_: int, result):
+    return result
 
 
 def _call(fn: Callable, chunk, shared: dict):

@@ -4,13 +4,18 @@
 warnings). Building such a column from an object array converts every Python string one by one;
 taking the labels by code in Arrow does the same in one vectorised step, with the same values and
 the same dtype. `contiguous` and `write_parquet`: the same table gives the same bytes whether it
-was concatenated from chunks or read back whole.
+was concatenated from chunks or read back whole. `SpilledParts` and `StoredTable`: a table too
+large to hold, written part by part as its parts arrive and read back only when asked for.
 """
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,6 +24,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 WRITE_THREADS = 2  # Parquet files written at once (Arrow encodes and compresses outside the GIL)
+ROW_GROUP_ROWS = 1024 * 1024  # rows per Parquet row group (Arrow's default, named so parts can match it)
 
 
 @lru_cache(maxsize=1)
@@ -106,10 +112,116 @@ def write_parquet(table: pd.DataFrame, path) -> None:
     a table concatenated from document chunks and the same table read back whole would differ in
     bytes, not in content."""
     arrow = pa.Table.from_pandas(table, preserve_index=False).combine_chunks()
-    pq.write_table(arrow, path, compression="snappy")
+    pq.write_table(arrow, path, compression="snappy", row_group_size=ROW_GROUP_ROWS)
 
 
 def write_parquet_files(tables, paths) -> None:
     """`write_parquet` of each table to its path, WRITE_THREADS files at a time."""
     with ThreadPoolExecutor(WRITE_THREADS) as pool:
         list(pool.map(write_parquet, tables, paths))
+
+
+def restore_dtypes(table: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
+    """Parquet reads text columns as `str`; columns that were `object` become `object` again (None
+    where the value is missing), so a table read back equals the one written."""
+    for column, dtype in dtypes.items():
+        if dtype == "object" and str(table[column].dtype) != "object":
+            values = table[column].astype(object)
+            table[column] = values.where(values.notna(), None)
+    return table
+
+
+@dataclass(frozen=True)
+class StoredTable:
+    """A table held in a Parquet file (the bytes `write_parquet` makes of it) rather than in memory:
+    `read()` gives the DataFrame, `batches()` it a row group at a time."""
+
+    path: Path
+    rows: int
+    columns: tuple[str, ...]
+    dtypes: tuple[str, ...]
+
+    def moved_to(self, path) -> StoredTable:
+        return StoredTable(Path(path), self.rows, self.columns, self.dtypes)
+
+    def read(self) -> pd.DataFrame:
+        return restore_dtypes(contiguous(pd.read_parquet(self.path)), dict(zip(self.columns, self.dtypes)))
+
+    def batches(self):
+        """The table's rows a row group at a time, as DataFrames (one empty frame for no rows)."""
+        dtypes = dict(zip(self.columns, self.dtypes))
+        file = pq.ParquetFile(self.path)
+        if file.metadata.num_row_groups == 0:
+            yield restore_dtypes(file.schema_arrow.empty_table().to_pandas(), dtypes)
+        for i in range(file.metadata.num_row_groups):
+            yield restore_dtypes(file.read_row_group(i).to_pandas(), dtypes)
+
+
+class SpilledParts:
+    """The parts of one table, arriving in any order, each spilled to a file in `folder` as it
+    comes (Arrow IPC, lz4), then joined in position order into one Parquet file by `finish`: a
+    table of millions of rows is never whole in memory. The file holds the bytes `write_parquet`
+    makes of `pd.concat(parts, ignore_index=True)`, and reads back as that table."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._parts: dict[int, tuple[Path, tuple[str, ...]]] = {}
+
+    def add(self, position: int, frame: pd.DataFrame) -> None:
+        if position in self._parts:
+            raise ValueError(f"part {position} was added twice")
+        arrow = pa.Table.from_pandas(frame, preserve_index=False)
+        path = self.folder / f"part-{position:09d}-{uuid.uuid4().hex[:8]}.arrow"
+        options = pa.ipc.IpcWriteOptions(compression="lz4")
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, arrow.schema, options=options) as writer:
+            writer.write_table(arrow)
+        self._parts[position] = (path, tuple(str(t) for t in frame.dtypes))
+
+    def _arrow(self, position: int) -> pa.Table:
+        with pa.memory_map(str(self._parts[position][0])) as source:
+            return pa.ipc.open_file(source).read_all()
+
+    def _frame(self, position: int) -> pd.DataFrame:
+        arrow = self._arrow(position)
+        return restore_dtypes(arrow.to_pandas(), dict(zip(arrow.schema.names, self._parts[position][1])))
+
+    def finish(self, path) -> StoredTable:
+        """Join the parts (positions in order) into the Parquet file `path` and delete them. Parts of
+        different columns or types (pd.concat would unify them) are joined in memory instead."""
+        path, order = Path(path), sorted(self._parts)
+        if not order:
+            raise ValueError("no part was added")
+        schemas = [pa.ipc.open_file(pa.memory_map(str(self._parts[p][0]))).schema for p in order]
+        dtype_sets = {self._parts[p][1] for p in order}
+        try:
+            if len(dtype_sets) > 1 or any(not s.equals(schemas[0], check_metadata=True) for s in schemas):
+                whole = contiguous(pd.concat([self._frame(p) for p in order], ignore_index=True))
+                write_parquet(whole, path)
+                return StoredTable(path, len(whole), tuple(map(str, whole.columns)),
+                                   tuple(str(t) for t in whole.dtypes))
+            rows = self._write_in_row_groups(order, schemas[0], path)
+            return StoredTable(path, rows, tuple(schemas[0].names), next(iter(dtype_sets)))
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _write_in_row_groups(self, order: list[int], schema: pa.Schema, path: Path) -> int:
+        """The parts through one writer in row groups of ROW_GROUP_ROWS rows, each one contiguous:
+        the row groups, and so the bytes, that `write_parquet` gives the whole table."""
+        rows, pending = 0, []
+        with pq.ParquetWriter(path, schema, compression="snappy") as writer:
+            for position in order:
+                pending.append(self._arrow(position))
+                held = sum(t.num_rows for t in pending)
+                if held < ROW_GROUP_ROWS:
+                    continue
+                joined = pa.concat_tables(pending).combine_chunks()
+                full = held - held % ROW_GROUP_ROWS
+                for start in range(0, full, ROW_GROUP_ROWS):
+                    writer.write_table(joined.slice(start, ROW_GROUP_ROWS), row_group_size=ROW_GROUP_ROWS)
+                pending, rows = [joined.slice(full)], rows + full
+            joined = pa.concat_tables(pending).combine_chunks()
+            if joined.num_rows or not rows:
+                writer.write_table(joined, row_group_size=ROW_GROUP_ROWS)
+            rows += joined.num_rows
+        return rows

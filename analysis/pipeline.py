@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import uuid
 import warnings
+from collections.abc import ItemsView, ValuesView
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -41,7 +43,7 @@ from analysis.corpus import (
     read_folder,
 )
 from analysis.engine import ENGINES, Runner
-from analysis.frames import contiguous, is_sorted, write_parquet_files
+from analysis.frames import SpilledParts, StoredTable, contiguous, is_sorted, write_parquet_files
 from analysis.provenance import DATA_DIR, __version__, code_hash, file_sha256, file_version
 from analysis.tables import iter_table, table_kind
 from analysis.text import SENTENCE_COLUMNS, SPAN_COLUMNS
@@ -107,12 +109,12 @@ class Corpus:
         return self.keys["text"]
 
 
-def write_tables(tables: dict[str, pd.DataFrame], out: str | Path, *, fmt: str = "csv",
-                 cache: StageCache | None = None) -> list[Path]:
+def write_tables(tables: dict, out: str | Path, *, fmt: str = "csv", cache: StageCache | None = None) -> list[Path]:
     """Write tables deterministically: CSV with '\n' line ends and fixed column order, or Parquet.
 
-    A Parquet table this run stored in or read from `cache` is copied from its cache file, which
-    holds the same bytes, rather than encoded again."""
+    A table may be a DataFrame or a `frames.StoredTable` (a file; written to CSV a row group at a
+    time). A Parquet table this run stored in or read from `cache`, or held in a file, is copied
+    from that file, which holds the same bytes, rather than encoded again."""
     if fmt not in {"csv", "parquet"}:
         raise ValueError(f"format {fmt!r} is not one of csv, parquet")
     out = Path(out)
@@ -120,17 +122,25 @@ def write_tables(tables: dict[str, pd.DataFrame], out: str | Path, *, fmt: str =
     paths = [out / f"{name}.{fmt}" for name in tables]
     if fmt == "csv":
         for path, table in zip(paths, tables.values()):
-            table.to_csv(path, index=False, lineterminator="\n")
+            if isinstance(table, StoredTable):
+                with open(path, "w", encoding="utf-8", newline="") as file:
+                    for i, batch in enumerate(table.batches()):
+                        batch.to_csv(file, index=False, header=i == 0, lineterminator="\n")
+            else:
+                table.to_csv(path, index=False, lineterminator="\n")
         return paths
     encode = []
-    for path, table in zip(paths, tables.values()):
-        source = cache.file_of(table) if cache is not None else None
+    for (name, table), path in zip(tables.items(), paths):
+        source = table.path if isinstance(table, StoredTable) else cache.file_of(table) if cache is not None else None
         if source is not None:
             try:
-                shutil.copyfile(source, path)
+                if Path(source).resolve() != path.resolve():
+                    shutil.copyfile(source, path)
                 continue
-            except OSError:  # the cache file went meanwhile (another run cleared it): encode instead
-                pass
+            except OSError as exc:  # the cache file went meanwhile (another run cleared it): encode instead
+                if isinstance(table, StoredTable):  # nothing else holds it
+                    raise OSError(f"{source}: the file holding the {name} table went before it was copied to "
+                                  f"{path} (was the cache cleared meanwhile?); run again") from exc
         encode.append((table, path))
     write_parquet_files([t for t, _ in encode], [p for _, p in encode])
     return paths
@@ -434,11 +444,14 @@ def provenance_record(corpus: Corpus, lexicons: pd.DataFrame, actors: pd.DataFra
 class Results(dict):
     """The result tables by name (a dict), with the corpus they came from and their provenance record.
 
+    A table the run streamed to disk (the document estimates, with a cache or `out`) is read from its
+    file the first time it is looked up, then held like the others; `held()` gives the tables as they
+    are held, a `frames.StoredTable` for one not read yet.
     `stages_computed` / `stages_reused`: the pipeline stages this run computed and read from the cache;
     `stage_seconds`: the wall time of each (the benchmark reports it).
     """
 
-    def __init__(self, tables: dict[str, pd.DataFrame], *, corpus: Corpus, provenance: dict,
+    def __init__(self, tables: dict, *, corpus: Corpus, provenance: dict,
                  stages_computed=(), stages_reused=(), stage_seconds=None):
         super().__init__(tables)
         self.corpus = corpus
@@ -446,6 +459,32 @@ class Results(dict):
         self.stages_computed = list(stages_computed)
         self.stages_reused = list(stages_reused)
         self.stage_seconds = dict(stage_seconds or {})
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        table = super().__getitem__(name)
+        if isinstance(table, StoredTable):
+            table = table.read()
+            super().__setitem__(name, table)
+        return table
+
+    def __iter__(self):  # defined here, so that dict(results) and {**results} look tables up as above
+        return super().__iter__()
+
+    def get(self, name: str, default=None):
+        try:
+            return self[name]
+        except KeyError:
+            return default
+
+    def values(self):
+        return ValuesView(self)
+
+    def items(self):
+        return ItemsView(self)
+
+    def held(self) -> dict:
+        """The tables as held: DataFrames, and StoredTables for tables on disk not read yet."""
+        return dict(super().items())
 
 
 def _scores(sentences: pd.DataFrame, word_totals: pd.DataFrame, mask_words: list[str], runner: Runner) -> pd.DataFrame:
@@ -525,9 +564,11 @@ def _document_parts(doc_ids: list, chunk_size: int, **tables: pd.DataFrame) -> l
 
 
 def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, runner: Runner, chunk_size: int, pair,
-                dedup, alpha_0, seed, n_boot, n_perm, doc_intervals) -> dict:
+                dedup, alpha_0, seed, n_boot, n_perm, doc_intervals, spill: Path | None = None) -> dict:
     """The corpus-level step: estimates, differences and distinctive terms from the combined counts,
-    as independent tasks on the engine (`_aggregate_task`), joined in a fixed order."""
+    as independent tasks on the engine (`_aggregate_task`), joined in a fixed order. With `spill` (a
+    folder), each part of the estimates is written there as it arrives and the estimates become one
+    Parquet file (a `StoredTable`), never whole in memory; the table is the same."""
     # Documents without a group stay in doc_units: the contrasts leave them out (with a warning), the
     # log-odds prior (the whole corpus) keeps them.
     doc_units = docs[["doc_id", "outlet", "group"]].assign(exclude_body=docs["duplicate_of"] != "")
@@ -563,29 +604,47 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
     tasks = difference_tasks + distinctive_tasks + estimate_tasks + table_tasks
     first = n_differences + n_distinctive  # position of the first estimate task
     run = [i for i in range(len(tasks)) if i - first not in twin_of]
+    twins = {}  # plain estimate position -> the masked positions that repeat it
+    for masked, plain in twin_of.items():
+        twins.setdefault(plain, []).append(masked)
+    parts_on_disk = SpilledParts(spill / "parts") if spill is not None else None
+
+    def keep(i: int, part: pd.DataFrame):
+        """An estimates part goes to disk (with its masked twin) when spilling; the rest is kept."""
+        position = run[i] - first
+        if parts_on_disk is None or not 0 <= position < len(estimate_tasks):
+            return part
+        parts_on_disk.add(position, part)
+        for masked in twins.get(position, ()):
+            parts_on_disk.add(masked, part.assign(measure=part["measure"] + "_masked"))
+        return None
+
     categories = list(counts[["lexicon", "category"]].drop_duplicates().itertuples(index=False, name=None))
     done = runner.map(_aggregate_task, [tasks[i] for i in run], desc="aggregates", size=lambda _: 1, total=len(run),
-                      unit="task", counts=counts, word_totals=word_totals, scores=scores, terms=terms,
+                      unit="task", keep=keep, counts=counts, word_totals=word_totals, scores=scores, terms=terms,
                       doc_units=doc_units, actor_sentences=actor_sentences, categories=categories, matches=matches,
                       spans=spans, mentions=mentions, n_boot=n_boot, n_perm=n_perm, seed=seed, dedup=dedup,
                       alpha_0=alpha_0)
     parts = dict(zip(run, done))
     del done
-    for masked, plain in twin_of.items():
-        part = parts[first + plain]
-        parts[first + masked] = part.assign(measure=part["measure"] + "_masked")
-    parts = [parts[i] for i in range(len(tasks))]
+    if parts_on_disk is None:
+        for masked, plain in twin_of.items():
+            part = parts[first + plain]
+            parts[first + masked] = part.assign(measure=part["measure"] + "_masked")
+        estimates = pd.concat([parts[first + k] for k in range(len(estimate_tasks))], ignore_index=True)
+    else:
+        estimates = parts_on_disk.finish(spill / "estimates.parquet")
+    parts = [parts.get(i) for i in range(len(tasks))]
     labels, attribution, sourcing = parts[len(parts) - len(table_tasks):]
-    parts = parts[:len(parts) - len(table_tasks)]
     tables = {
-        "estimates": pd.concat(parts[n_differences + n_distinctive:], ignore_index=True),
+        "estimates": estimates,
         "differences": pd.concat(parts[:n_differences], ignore_index=True) if n_differences else
         pd.DataFrame(columns=compare.DIFFERENCE_COLUMNS),
-        "distinctive_terms": pd.concat(parts[n_differences:n_differences + n_distinctive], ignore_index=True),
+        "distinctive_terms": pd.concat(parts[n_differences:first], ignore_index=True),
     }
-    del parts  # so that joining a column's chunks frees them (`contiguous`)
-    return {**{name: contiguous(table) for name, table in tables.items()}, "actor_labels": labels,
-            "attribution": attribution, "sourcing": sourcing}
+    del parts, estimates  # so that joining a column's chunks frees them (`contiguous`)
+    return {**{name: table if isinstance(table, StoredTable) else contiguous(table) for name, table in tables.items()},
+            "actor_labels": labels, "attribution": attribution, "sourcing": sourcing}
 
 
 def measure(corpus_or_path, *, out=None, lexicons=None, grouping=None, group_a=None, group_b=None,
@@ -618,25 +677,46 @@ def measure(corpus_or_path, *, out=None, lexicons=None, grouping=None, group_a=N
     if isinstance(corpus_or_path, Corpus) and (any(mapping.values()) or rules is not None):
         raise ValueError("the column mapping and rules apply when loading a path; this corpus is already loaded")
     cache, log = StageCache(cache_dir), StageLog()
-    with Runner(engine, workers, scheduler, progress) as runner:
-        if isinstance(corpus_or_path, Corpus):
-            corpus = corpus_or_path
-            if grouping is not None:
-                corpus.documents["group"] = apply_grouping(corpus.documents, grouping)
-        else:
-            corpus = _load(corpus_or_path, mapping, grouping=grouping, rules=rules, runner=runner, cache=cache,
-                           log=log, chunk_size=chunk_size)
-        results = _measure(corpus, runner, cache, log, lexicons=lexicons, grouping=grouping, group_a=group_a,
-                           group_b=group_b, dedup=dedup, mask=mask, actors=actors, alpha_0=alpha_0, seed=seed,
-                           n_boot=n_boot, n_perm=n_perm, doc_intervals=doc_intervals, chunk_size=chunk_size)
-    if out is not None:
-        write_tables({**corpus.tables(), **results}, out, fmt=fmt, cache=cache)
-        (Path(out) / "provenance.json").write_text(json.dumps(results.provenance, indent=2, sort_keys=True) + "\n")
+    # Where the estimates stream while they are computed: the cache (their entry keeps them), else `out`.
+    spill = cache.scratch() or (Path(out) / f".framing-lens-tmp-{uuid.uuid4().hex[:12]}" if out is not None else None)
+    try:
+        with Runner(engine, workers, scheduler, progress) as runner:
+            if isinstance(corpus_or_path, Corpus):
+                corpus = corpus_or_path
+                if grouping is not None:
+                    corpus.documents["group"] = apply_grouping(corpus.documents, grouping)
+            else:
+                corpus = _load(corpus_or_path, mapping, grouping=grouping, rules=rules, runner=runner, cache=cache,
+                               log=log, chunk_size=chunk_size)
+            results = _measure(corpus, runner, cache, log, lexicons=lexicons, grouping=grouping, group_a=group_a,
+                               group_b=group_b, dedup=dedup, mask=mask, actors=actors, alpha_0=alpha_0, seed=seed,
+                               n_boot=n_boot, n_perm=n_perm, doc_intervals=doc_intervals, chunk_size=chunk_size,
+                               spill=spill)
+        if out is not None:
+            paths = write_tables({**corpus.tables(), **results.held()}, out, fmt=fmt, cache=cache)
+            (Path(out) / "provenance.json").write_text(json.dumps(results.provenance, indent=2, sort_keys=True)
+                                                       + "\n")
+            _keep_stored_tables(results, dict(zip(results.held(), paths[len(corpus.tables()):])), spill, fmt)
+    finally:
+        if spill is not None:
+            shutil.rmtree(spill, ignore_errors=True)
     return results
 
 
+def _keep_stored_tables(results: Results, written: dict[str, Path], spill: Path | None, fmt: str) -> None:
+    """A stored table whose file is in the temporary `spill` folder (no cache) now names its Parquet
+    output, or with CSV output is read into memory, before that folder goes."""
+    for name, table in results.held().items():
+        if isinstance(table, StoredTable) and spill is not None and spill in table.path.parents:
+            if fmt == "parquet":
+                dict.__setitem__(results, name, table.moved_to(written[name]))
+            else:
+                _ = results[name]  # read now, while the file exists
+
+
 def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *, lexicons, grouping, group_a,
-             group_b, dedup, mask, actors, alpha_0, seed, n_boot, n_perm, doc_intervals, chunk_size) -> Results:
+             group_b, dedup, mask, actors, alpha_0, seed, n_boot, n_perm, doc_intervals, chunk_size,
+             spill=None) -> Results:
     docs, sentences, spans = corpus.documents, corpus.sentences, corpus.spans
     pair = _check_groups(docs["group"], group_a, group_b)
     lexicon_table = measures.load_lexicons(lexicons)
@@ -691,7 +771,7 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
     _, aggregates = run_stage(cache, log, "aggregates", aggregate_inputs, lambda: _aggregates(
         docs, spans, matches, words["word_totals"], words["term_counts"], scores, mentions["mentions"], runner=runner,
         chunk_size=chunk_size, pair=pair, dedup=dedup, alpha_0=alpha_0, seed=seed, n_boot=n_boot, n_perm=n_perm,
-        doc_intervals=doc_intervals))
+        doc_intervals=doc_intervals, spill=spill))
     tables = {"matches": matches, "sentence_scores": scores, **aggregates}
     tables = {name: tables[name] for name in MEASURE_TABLES}
     record = provenance_record(corpus, lexicon_table, actor_table, params)

@@ -244,11 +244,25 @@ def test_a_cache_file_gone_before_the_outputs_are_written_is_encoded_instead(tmp
     from analysis import pipeline
 
     plain = measure(SEEDS, **FAST, out=tmp_path / "plain", fmt="parquet")
+    real = shutil.copyfile
 
     def gone(source, target):
-        raise FileNotFoundError(source)
+        if Path(source).name != "estimates.parquet":  # a streamed table: its file is its only copy
+            raise FileNotFoundError(source)
+        return real(source, target)
 
     monkeypatch.setattr(pipeline.shutil, "copyfile", gone)
     measure(SEEDS, **FAST, out=tmp_path / "run", fmt="parquet", cache_dir=tmp_path / "cache")
     for name in {**plain.corpus.tables(), **plain}:
         assert (tmp_path / "run" / f"{name}.parquet").read_bytes() == (tmp_path / "plain" / f"{name}.parquet").read_bytes()
+
+
+def test_a_streamed_table_whose_file_went_is_an_error_that_names_it(tmp_path, monkeypatch):
+    from analysis import pipeline
+
+    def gone(source, target):
+        raise FileNotFoundError(source)
+
+    monkeypatch.setattr(pipeline.shutil, "copyfile", gone)
+    with pytest.raises(OSError, match=r"estimates\.parquet: the file holding the estimates table went"):
+        measure(SEEDS, **FAST, out=tmp_path / "run", fmt="parquet", cache_dir=tmp_path / "cache")

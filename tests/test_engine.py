@@ -22,6 +22,23 @@ def test_two_workers_return_every_chunk_in_order_with_the_shared_inputs():
         assert runner.map(_plus, iter(chunks), desc="test", size=lambda _: 1, offset=100) == [c + 100 for c in chunks]
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_keep_sees_each_result_once_and_the_list_holds_what_it_returns(workers):
+    """A caller can write results away as they arrive: keep(i, result) is called once per chunk, with
+    its position, and the list holds what keep returned."""
+    seen = []
+
+    def keep(i, result):
+        seen.append((i, result))
+        return None if i % 2 else -result
+
+    chunks = list(range(11))
+    with Runner(workers=workers, progress=False) as runner:
+        kept = runner.map(_plus, chunks, desc="test", size=lambda _: 1, keep=keep, offset=100)
+    assert sorted(seen) == [(c, c + 100) for c in chunks]
+    assert kept == [None if c % 2 else -(c + 100) for c in chunks]
+
+
 @pytest.mark.skipif(_malloc_trim() is None, reason="malloc_trim is glibc's")
 def test_freed_heap_memory_goes_back_to_the_system():
     # 2 kB strings come from malloc, not Python's small-object arenas; keeping every 50th alive leaves

@@ -79,3 +79,69 @@ def test_positions_find_a_missing_value_as_get_indexer_does():
     values = pd.Series(["002", np.nan, "zz"], dtype=object)
     assert positions(labels, values).tolist() == labels.get_indexer(values).tolist() == [2, 1, -1]
     assert positions(["a", 1], [1, "a", (1, 2)]).tolist() == [1, 0, -1]
+
+
+def _estimate_like_part(rng, rows: int, first: int) -> pd.DataFrame:
+    """Rows shaped like document estimates: text labels, a unit per row group of rows, floats with
+    missing values, counts and a mostly empty warning."""
+    return pd.DataFrame({
+        "unit": [f"doc{(first + i) // 3:05d}" for i in range(rows)],
+        "measure": pd.Series(rng.choice(["rate_per_1k", "mean_compound"], rows), dtype=str),
+        "value": np.where(rng.random(rows) < 0.2, np.nan, rng.random(rows)),
+        "count": rng.integers(0, 9, rows),
+        "warning": pd.Series(np.where(rng.random(rows) < 0.9, None, "fewer than 5 documents"), dtype=str),
+    })
+
+
+@given(st.lists(st.integers(0, 40), min_size=1, max_size=8), st.randoms(use_true_random=False),
+       st.sampled_from([1, 7, 16, 1024 * 1024]))
+def test_spilled_parts_make_the_file_and_table_of_the_whole(sizes, order, row_group_rows):
+    """Parts added in any order give the Parquet bytes of their concatenation, row groups included,
+    and read back (whole or a row group at a time) as that concatenation."""
+    import tempfile
+    from pathlib import Path
+
+    from analysis import frames
+
+    rng = np.random.default_rng(len(sizes))
+    parts = [_estimate_like_part(rng, n, sum(sizes[:k])) for k, n in enumerate(sizes)]
+    whole = frames.contiguous(pd.concat(parts, ignore_index=True))
+    positions_ = list(range(len(parts)))
+    order.shuffle(positions_)
+    saved = frames.ROW_GROUP_ROWS
+    frames.ROW_GROUP_ROWS = row_group_rows
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            folder = Path(folder)
+            spilled = frames.SpilledParts(folder / "parts")
+            for position in positions_:
+                spilled.add(position, parts[position])
+            stored = spilled.finish(folder / "streamed.parquet")
+            frames.write_parquet(whole, folder / "whole.parquet")
+            assert (folder / "streamed.parquet").read_bytes() == (folder / "whole.parquet").read_bytes()
+            assert not (folder / "parts").exists()  # the spilled parts are deleted
+            assert stored.rows == len(whole)
+            pd.testing.assert_frame_equal(stored.read(), whole, check_exact=True)
+            pd.testing.assert_frame_equal(pd.concat(list(stored.batches()), ignore_index=True), whole,
+                                          check_exact=True)
+    finally:
+        frames.ROW_GROUP_ROWS = saved
+
+
+def test_spilled_parts_of_different_types_are_joined_as_pandas_joins_them(tmp_path):
+    """A part whose column has another type (an integer count here, floats there; an empty part of
+    object columns) is joined with pd.concat's rules, not refused and not cast by Arrow."""
+    from analysis.frames import SpilledParts
+
+    parts = [pd.DataFrame({"unit": ["a", "b"], "count": [1, 2]}),
+             pd.DataFrame({"unit": pd.Series([], dtype=object), "count": pd.Series([], dtype=object)}),
+             pd.DataFrame({"unit": ["c"], "count": [2.5]})]
+    spilled = SpilledParts(tmp_path / "parts")
+    for position in (2, 0, 1):
+        spilled.add(position, parts[position])
+    stored = spilled.finish(tmp_path / "t.parquet")
+    pd.testing.assert_frame_equal(stored.read(), pd.concat(parts, ignore_index=True), check_exact=True)
+    with pytest.raises(ValueError, match="added twice"):
+        again = SpilledParts(tmp_path / "again")
+        again.add(0, parts[0])
+        again.add(0, parts[0])
