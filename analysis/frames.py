@@ -158,70 +158,110 @@ class StoredTable:
 
 
 class SpilledParts:
-    """The parts of one table, arriving in any order, each spilled to a file in `folder` as it
-    comes (Arrow IPC, lz4), then joined in position order into one Parquet file by `finish`: a
-    table of millions of rows is never whole in memory. The file holds the bytes `write_parquet`
-    makes of `pd.concat(parts, ignore_index=True)`, and reads back as that table."""
+    """The parts of one table, arriving in any order, written into the Parquet file `path` in
+    position order: a part whose turn has come (every earlier position written) goes straight into
+    the file, one that arrives early is spilled to a file in `folder` (Arrow IPC, lz4) until its turn.
+    A table of millions of rows is never whole in memory, and the file is written while the parts
+    are still being computed. The file holds the bytes `write_parquet` makes of
+    `pd.concat(parts, ignore_index=True)`, and reads back as that table (`finish`)."""
 
-    def __init__(self, folder):
-        self.folder = Path(folder)
+    def __init__(self, folder, path):
+        self.folder, self.path = Path(folder), Path(path)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._parts: dict[int, tuple[Path, tuple[str, ...]]] = {}
+        self._spilled: dict[int, tuple[Path, tuple[str, ...]]] = {}  # early parts: file, pandas dtypes
+        self._next = 0  # the position whose turn it is
+        self._writer = self._schema = self._dtypes = None
+        self._pending: list[pa.Table] = []  # rows not yet a full row group
+        self._rows = 0  # rows written in row groups
+        self._later: list[tuple[Path, tuple[str, ...]]] | None = None  # after parts of other types: joined by pandas
 
     def add(self, position: int, frame: pd.DataFrame) -> None:
-        if position in self._parts:
+        if position < self._next or position in self._spilled:
             raise ValueError(f"part {position} was added twice")
-        arrow = pa.Table.from_pandas(frame, preserve_index=False)
-        path = self.folder / f"part-{position:09d}-{uuid.uuid4().hex[:8]}.arrow"
+        arrow, dtypes = pa.Table.from_pandas(frame, preserve_index=False), tuple(str(t) for t in frame.dtypes)
+        if position != self._next:
+            self._spilled[position] = (self._spill(position, arrow), dtypes)
+            return
+        self._take(position, arrow, dtypes)
+        while self._next in self._spilled:
+            file, dtypes = self._spilled.pop(self._next)
+            self._take(self._next, _read_ipc(file), dtypes, file)
+
+    def _spill(self, position: int, arrow: pa.Table) -> Path:
+        file = self.folder / f"part-{position:09d}-{uuid.uuid4().hex[:8]}.arrow"
         options = pa.ipc.IpcWriteOptions(compression="lz4")
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, arrow.schema, options=options) as writer:
+        with pa.OSFile(str(file), "wb") as sink, pa.ipc.new_file(sink, arrow.schema, options=options) as writer:
             writer.write_table(arrow)
-        self._parts[position] = (path, tuple(str(t) for t in frame.dtypes))
+        return file
 
-    def _arrow(self, position: int) -> pa.Table:
-        with pa.memory_map(str(self._parts[position][0])) as source:
-            return pa.ipc.open_file(source).read_all()
+    def _take(self, position: int, arrow: pa.Table, dtypes: tuple[str, ...], file: Path | None = None) -> None:
+        """The part whose turn it is: into the row groups, or (types differ) kept for pandas to join."""
+        self._next = position + 1
+        if self._writer is None and self._later is None:
+            self._schema, self._dtypes = arrow.schema, dtypes
+            self._writer = pq.ParquetWriter(self.path, arrow.schema, compression="snappy")
+        if self._later is None and (dtypes != self._dtypes or not arrow.schema.equals(self._schema, check_metadata=True)):
+            self._fall_back()
+        if self._later is not None:
+            self._later.append((file or self._spill(position, arrow), dtypes))
+            return
+        self._pending.append(arrow)
+        held = sum(t.num_rows for t in self._pending)
+        if held >= ROW_GROUP_ROWS:
+            joined = pa.concat_tables(self._pending).combine_chunks()
+            full = held - held % ROW_GROUP_ROWS
+            for start in range(0, full, ROW_GROUP_ROWS):
+                self._writer.write_table(joined.slice(start, ROW_GROUP_ROWS), row_group_size=ROW_GROUP_ROWS)
+            self._pending, self._rows = [joined.slice(full)], self._rows + full
 
-    def _frame(self, position: int) -> pd.DataFrame:
-        arrow = self._arrow(position)
-        return restore_dtypes(arrow.to_pandas(), dict(zip(arrow.schema.names, self._parts[position][1])))
+    def _fall_back(self) -> None:
+        """A part of other columns or types: what is written so far becomes the head the parts after
+        it are joined to by pd.concat, with pandas' rules for mixed types."""
+        self._flush()
+        head = self.folder / "head.parquet"
+        shutil.move(self.path, head)
+        self._later = [(head, self._dtypes)]
 
-    def finish(self, path) -> StoredTable:
-        """Join the parts (positions in order) into the Parquet file `path` and delete them. Parts of
-        different columns or types (pd.concat would unify them) are joined in memory instead."""
-        path, order = Path(path), sorted(self._parts)
-        if not order:
-            raise ValueError("no part was added")
-        schemas = [pa.ipc.open_file(pa.memory_map(str(self._parts[p][0]))).schema for p in order]
-        dtype_sets = {self._parts[p][1] for p in order}
+    def _flush(self) -> None:
+        joined = pa.concat_tables(self._pending).combine_chunks() if self._pending else None
+        if joined is not None and (joined.num_rows or not self._rows):
+            self._writer.write_table(joined, row_group_size=ROW_GROUP_ROWS)
+            self._rows += joined.num_rows
+        self._pending = []
+        self._writer.close()
+        self._writer = None
+
+    def finish(self) -> StoredTable:
+        """Write what is left and close the file (every position from 0 up must have been added);
+        the spilled files are deleted."""
         try:
-            if len(dtype_sets) > 1 or any(not s.equals(schemas[0], check_metadata=True) for s in schemas):
-                whole = contiguous(pd.concat([self._frame(p) for p in order], ignore_index=True))
-                write_parquet(whole, path)
-                return StoredTable(path, len(whole), tuple(map(str, whole.columns)),
-                                   tuple(str(t) for t in whole.dtypes))
-            rows = self._write_in_row_groups(order, schemas[0], path)
-            return StoredTable(path, rows, tuple(schemas[0].names), next(iter(dtype_sets)))
+            if self._spilled:
+                missing = sorted(set(range(self._next, max(self._spilled))) - set(self._spilled))
+                raise ValueError(f"part(s) {missing} never added; parts after them cannot be written")
+            if self._writer is None and self._later is None:
+                raise ValueError("no part was added")
+            if self._later is None:
+                self._flush()
+                return StoredTable(self.path, self._rows, tuple(self._schema.names), self._dtypes)
+            frames = [_frame_of(_read_file(file), dtypes) for file, dtypes in self._later]
+            whole = contiguous(pd.concat(frames, ignore_index=True))
+            write_parquet(whole, self.path)
+            return StoredTable(self.path, len(whole), tuple(map(str, whole.columns)), tuple(str(t) for t in whole.dtypes))
         finally:
+            if self._writer is not None:
+                self._writer.close()
             shutil.rmtree(self.folder, ignore_errors=True)
 
-    def _write_in_row_groups(self, order: list[int], schema: pa.Schema, path: Path) -> int:
-        """The parts through one writer in row groups of ROW_GROUP_ROWS rows, each one contiguous:
-        the row groups, and so the bytes, that `write_parquet` gives the whole table."""
-        rows, pending = 0, []
-        with pq.ParquetWriter(path, schema, compression="snappy") as writer:
-            for position in order:
-                pending.append(self._arrow(position))
-                held = sum(t.num_rows for t in pending)
-                if held < ROW_GROUP_ROWS:
-                    continue
-                joined = pa.concat_tables(pending).combine_chunks()
-                full = held - held % ROW_GROUP_ROWS
-                for start in range(0, full, ROW_GROUP_ROWS):
-                    writer.write_table(joined.slice(start, ROW_GROUP_ROWS), row_group_size=ROW_GROUP_ROWS)
-                pending, rows = [joined.slice(full)], rows + full
-            joined = pa.concat_tables(pending).combine_chunks()
-            if joined.num_rows or not rows:
-                writer.write_table(joined, row_group_size=ROW_GROUP_ROWS)
-            rows += joined.num_rows
-        return rows
+
+def _frame_of(arrow: pa.Table, dtypes: tuple[str, ...]) -> pd.DataFrame:
+    return restore_dtypes(arrow.to_pandas(), dict(zip(arrow.schema.names, dtypes)))
+
+
+def _read_ipc(file: Path) -> pa.Table:
+    with pa.memory_map(str(file)) as source:
+        return pa.ipc.open_file(source).read_all()
+
+
+def _read_file(file: Path) -> pa.Table:
+    """A spilled part (Arrow IPC) or the head written before a fall-back (Parquet)."""
+    return pq.read_table(file) if file.suffix == ".parquet" else _read_ipc(file)

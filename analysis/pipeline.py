@@ -607,7 +607,7 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
     twins = {}  # plain estimate position -> the masked positions that repeat it
     for masked, plain in twin_of.items():
         twins.setdefault(plain, []).append(masked)
-    parts_on_disk = SpilledParts(spill / "parts") if spill is not None else None
+    parts_on_disk = SpilledParts(spill / "parts", spill / "estimates.parquet") if spill is not None else None
 
     def keep(i: int, part: pd.DataFrame):
         """An estimates part goes to disk (with its masked twin) when spilling; the rest is kept."""
@@ -633,7 +633,7 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
             parts[first + masked] = part.assign(measure=part["measure"] + "_masked")
         estimates = pd.concat([parts[first + k] for k in range(len(estimate_tasks))], ignore_index=True)
     else:
-        estimates = parts_on_disk.finish(spill / "estimates.parquet")
+        estimates = parts_on_disk.finish()
     parts = [parts.get(i) for i in range(len(tasks))]
     labels, attribution, sourcing = parts[len(parts) - len(table_tasks):]
     tables = {

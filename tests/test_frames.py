@@ -113,10 +113,10 @@ def test_spilled_parts_make_the_file_and_table_of_the_whole(sizes, order, row_gr
     try:
         with tempfile.TemporaryDirectory() as folder:
             folder = Path(folder)
-            spilled = frames.SpilledParts(folder / "parts")
+            spilled = frames.SpilledParts(folder / "parts", folder / "streamed.parquet")
             for position in positions_:
                 spilled.add(position, parts[position])
-            stored = spilled.finish(folder / "streamed.parquet")
+            stored = spilled.finish()
             frames.write_parquet(whole, folder / "whole.parquet")
             assert (folder / "streamed.parquet").read_bytes() == (folder / "whole.parquet").read_bytes()
             assert not (folder / "parts").exists()  # the spilled parts are deleted
@@ -130,18 +130,35 @@ def test_spilled_parts_make_the_file_and_table_of_the_whole(sizes, order, row_gr
 
 def test_spilled_parts_of_different_types_are_joined_as_pandas_joins_them(tmp_path):
     """A part whose column has another type (an integer count here, floats there; an empty part of
-    object columns) is joined with pd.concat's rules, not refused and not cast by Arrow."""
+    object columns) is joined with pd.concat's rules, not refused and not cast by Arrow, whether it
+    arrives before or after the parts already written."""
+    from itertools import permutations
+
     from analysis.frames import SpilledParts
 
     parts = [pd.DataFrame({"unit": ["a", "b"], "count": [1, 2]}),
+             pd.DataFrame({"unit": ["c"], "count": [3]}),
              pd.DataFrame({"unit": pd.Series([], dtype=object), "count": pd.Series([], dtype=object)}),
-             pd.DataFrame({"unit": ["c"], "count": [2.5]})]
-    spilled = SpilledParts(tmp_path / "parts")
-    for position in (2, 0, 1):
-        spilled.add(position, parts[position])
-    stored = spilled.finish(tmp_path / "t.parquet")
-    pd.testing.assert_frame_equal(stored.read(), pd.concat(parts, ignore_index=True), check_exact=True)
+             pd.DataFrame({"unit": ["d"], "count": [2.5]})]
+    expected = pd.concat(parts, ignore_index=True)
+    for k, order in enumerate(permutations(range(len(parts)))):
+        spilled = SpilledParts(tmp_path / f"parts{k}", tmp_path / f"t{k}.parquet")
+        for position in order:
+            spilled.add(position, parts[position])
+        pd.testing.assert_frame_equal(spilled.finish().read(), expected, check_exact=True)
+        assert not (tmp_path / f"parts{k}").exists()
+
+
+def test_spilled_parts_refuse_a_part_twice_and_a_missing_part(tmp_path):
+    from analysis.frames import SpilledParts
+
+    part = pd.DataFrame({"unit": ["a"], "count": [1]})
+    twice = SpilledParts(tmp_path / "twice", tmp_path / "twice.parquet")
+    twice.add(0, part)
     with pytest.raises(ValueError, match="added twice"):
-        again = SpilledParts(tmp_path / "again")
-        again.add(0, parts[0])
-        again.add(0, parts[0])
+        twice.add(0, part)
+    gap = SpilledParts(tmp_path / "gap", tmp_path / "gap.parquet")
+    gap.add(0, part)
+    gap.add(2, part)
+    with pytest.raises(ValueError, match=r"part\(s\) \[1\] never added"):
+        gap.finish()
