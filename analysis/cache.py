@@ -121,7 +121,7 @@ class StageCache:
     """Stage tables on disk (`root=None`: no cache, every stage is computed)."""
 
     def __init__(self, root: str | Path | None):
-        self.root = Path(root) if root is not None else None
+        self.root = Path(root).resolve() if root is not None else None  # files stay found after a chdir
         self._files: dict[int, tuple[weakref.ref, Path, list[str], int]] = {}
 
     def file_of(self, table: pd.DataFrame | StoredTable) -> Path | None:
@@ -178,7 +178,8 @@ class StageCache:
             if _file_sha256(path) != info["sha256"]:
                 raise ValueError(f"{info['file']} does not match its checksum")
             if info.get("stored"):
-                tables[name] = StoredTable(path, info["rows"], tuple(info["columns"]), tuple(info["dtypes"]))
+                stored = StoredTable(path, info["rows"], tuple(info["columns"]), tuple(info["dtypes"]))
+                tables[name] = stored.moved_to(path)  # stamped: checked when read
                 continue
             table = contiguous(pd.read_parquet(path))
             if len(table) != info["rows"] or list(table.columns) != info["columns"]:

@@ -134,27 +134,53 @@ def restore_dtypes(table: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
 @dataclass(frozen=True)
 class StoredTable:
     """A table held in a Parquet file (the bytes `write_parquet` makes of it) rather than in memory:
-    `read()` gives the DataFrame, `batches()` it a row group at a time."""
+    `read()` gives the DataFrame, `batches()` it a row group at a time. `stamp` is the file's size
+    and modification time when it was made or moved: a file changed since (another run writing to
+    the same folder) is refused rather than read as this table."""
 
     path: Path
     rows: int
     columns: tuple[str, ...]
     dtypes: tuple[str, ...]
+    stamp: tuple[int, int] | None = None
 
     def moved_to(self, path) -> StoredTable:
-        return StoredTable(Path(path), self.rows, self.columns, self.dtypes)
+        """The same table in the file at `path` (absolute), stamped as that file is now."""
+        path = Path(path).resolve()
+        return StoredTable(path, self.rows, self.columns, self.dtypes, _stamp(path))
+
+    def _checked(self) -> pq.ParquetFile:
+        try:
+            changed = self.stamp is not None and _stamp(self.path) != self.stamp
+        except FileNotFoundError:
+            raise FileNotFoundError(f"{self.path}: the file holding this table is gone (the cache or output "
+                                    "folder was cleared?); run measure again") from None
+        if changed:
+            raise OSError(f"{self.path} changed after this run wrote it (another run wrote to the same folder?); "
+                          "run measure again, or read that file as the other run's table")
+        return pq.ParquetFile(self.path)
 
     def read(self) -> pd.DataFrame:
-        return restore_dtypes(contiguous(pd.read_parquet(self.path)), dict(zip(self.columns, self.dtypes)))
+        table = self._checked().read().to_pandas()
+        return restore_dtypes(contiguous(table), dict(zip(self.columns, self.dtypes)))
 
     def batches(self):
-        """The table's rows a row group at a time, as DataFrames (one empty frame for no rows)."""
-        dtypes = dict(zip(self.columns, self.dtypes))
-        file = pq.ParquetFile(self.path)
-        if file.metadata.num_row_groups == 0:
-            yield restore_dtypes(file.schema_arrow.empty_table().to_pandas(), dtypes)
-        for i in range(file.metadata.num_row_groups):
-            yield restore_dtypes(file.read_row_group(i).to_pandas(), dtypes)
+        """The table's rows a row group at a time, as DataFrames (one empty frame for no rows); the
+        file is checked and opened on the call, before the first batch is asked for."""
+        dtypes, file = dict(zip(self.columns, self.dtypes)), self._checked()
+
+        def each():
+            if file.metadata.num_row_groups == 0:
+                yield restore_dtypes(file.schema_arrow.empty_table().to_pandas(), dtypes)
+            for i in range(file.metadata.num_row_groups):
+                yield restore_dtypes(file.read_row_group(i).to_pandas(), dtypes)
+
+        return each()
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    status = Path(path).stat()
+    return status.st_size, status.st_mtime_ns
 
 
 class SpilledParts:
@@ -186,6 +212,8 @@ class SpilledParts:
         while self._next in self._spilled:
             file, dtypes = self._spilled.pop(self._next)
             self._take(self._next, _read_ipc(file), dtypes, file)
+            if self._later is None:
+                file.unlink()  # written into the Parquet file (read into memory, not mapped): disk freed
 
     def _spill(self, position: int, arrow: pa.Table) -> Path:
         file = self.folder / f"part-{position:09d}-{uuid.uuid4().hex[:8]}.arrow"
@@ -199,7 +227,10 @@ class SpilledParts:
         self._next = position + 1
         if self._writer is None and self._later is None:
             self._schema, self._dtypes = arrow.schema, dtypes
-            self._writer = pq.ParquetWriter(self.path, arrow.schema, compression="snappy")
+            if any(pa.types.is_dictionary(f.type) for f in arrow.schema):
+                self._later = []  # categories: pandas decides how parts of other categories join
+            else:
+                self._writer = pq.ParquetWriter(self.path, arrow.schema, compression="snappy")
         if self._later is None and (dtypes != self._dtypes or not arrow.schema.equals(self._schema, check_metadata=True)):
             self._fall_back()
         if self._later is not None:
@@ -231,26 +262,32 @@ class SpilledParts:
         self._writer.close()
         self._writer = None
 
-    def finish(self) -> StoredTable:
-        """Write what is left and close the file (every position from 0 up must have been added);
-        the spilled files are deleted."""
+    def finish(self, parts: int) -> StoredTable:
+        """Write what is left and close the file: positions 0 to parts - 1 must all have been added.
+        The spilled files are deleted."""
         try:
-            if self._spilled:
-                missing = sorted(set(range(self._next, max(self._spilled))) - set(self._spilled))
-                raise ValueError(f"part(s) {missing} never added; parts after them cannot be written")
+            if self._spilled or self._next != parts:
+                missing = sorted(set(range(self._next, max([parts, *self._spilled]))) - set(self._spilled))
+                raise ValueError(f"part(s) {missing} of {parts} never added; the table would lack their rows")
             if self._writer is None and self._later is None:
                 raise ValueError("no part was added")
             if self._later is None:
                 self._flush()
-                return StoredTable(self.path, self._rows, tuple(self._schema.names), self._dtypes)
+                return StoredTable(self.path, self._rows, tuple(self._schema.names), self._dtypes).moved_to(self.path)
             frames = [_frame_of(_read_file(file), dtypes) for file, dtypes in self._later]
             whole = contiguous(pd.concat(frames, ignore_index=True))
             write_parquet(whole, self.path)
-            return StoredTable(self.path, len(whole), tuple(map(str, whole.columns)), tuple(str(t) for t in whole.dtypes))
+            return StoredTable(self.path, len(whole), tuple(map(str, whole.columns)),
+                               tuple(str(t) for t in whole.dtypes)).moved_to(self.path)
         finally:
-            if self._writer is not None:
-                self._writer.close()
-            shutil.rmtree(self.folder, ignore_errors=True)
+            self.discard()
+
+    def discard(self) -> None:
+        """Close the file and delete the spilled parts (after `finish`, or when the parts' run failed)."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _frame_of(arrow: pa.Table, dtypes: tuple[str, ...]) -> pd.DataFrame:

@@ -123,8 +123,9 @@ def write_tables(tables: dict, out: str | Path, *, fmt: str = "csv", cache: Stag
     if fmt == "csv":
         for path, table in zip(paths, tables.values()):
             if isinstance(table, StoredTable):
+                batches = table.batches()  # checks its file before the CSV is opened
                 with open(path, "w", encoding="utf-8", newline="") as file:
-                    for i, batch in enumerate(table.batches()):
+                    for i, batch in enumerate(batches):
                         batch.to_csv(file, index=False, header=i == 0, lineterminator="\n")
             else:
                 table.to_csv(path, index=False, lineterminator="\n")
@@ -471,10 +472,19 @@ class Results(dict):
         return super().__iter__()
 
     def get(self, name: str, default=None):
-        try:
-            return self[name]
-        except KeyError:
-            return default
+        return self[name] if name in self.keys() else default
+
+    def pop(self, name: str, *default):
+        if name not in self.keys():
+            return super().pop(name, *default)
+        table = self[name]
+        super().pop(name)
+        return table
+
+    def setdefault(self, name: str, default=None):
+        if name not in self.keys():
+            return super().setdefault(name, default)
+        return self[name]
 
     def values(self):
         return ValuesView(self)
@@ -620,11 +630,16 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
         return None
 
     categories = list(counts[["lexicon", "category"]].drop_duplicates().itertuples(index=False, name=None))
-    done = runner.map(_aggregate_task, [tasks[i] for i in run], desc="aggregates", size=lambda _: 1, total=len(run),
-                      unit="task", keep=keep, counts=counts, word_totals=word_totals, scores=scores, terms=terms,
-                      doc_units=doc_units, actor_sentences=actor_sentences, categories=categories, matches=matches,
-                      spans=spans, mentions=mentions, n_boot=n_boot, n_perm=n_perm, seed=seed, dedup=dedup,
-                      alpha_0=alpha_0)
+    try:
+        done = runner.map(_aggregate_task, [tasks[i] for i in run], desc="aggregates", size=lambda _: 1,
+                          total=len(run), unit="task", keep=keep, counts=counts, word_totals=word_totals,
+                          scores=scores, terms=terms, doc_units=doc_units, actor_sentences=actor_sentences,
+                          categories=categories, matches=matches, spans=spans, mentions=mentions, n_boot=n_boot,
+                          n_perm=n_perm, seed=seed, dedup=dedup, alpha_0=alpha_0)
+    except BaseException:
+        if parts_on_disk is not None:
+            parts_on_disk.discard()
+        raise
     parts = dict(zip(run, done))
     del done
     if parts_on_disk is None:
@@ -633,7 +648,7 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
             parts[first + masked] = part.assign(measure=part["measure"] + "_masked")
         estimates = pd.concat([parts[first + k] for k in range(len(estimate_tasks))], ignore_index=True)
     else:
-        estimates = parts_on_disk.finish()
+        estimates = parts_on_disk.finish(len(estimate_tasks))
     parts = [parts.get(i) for i in range(len(tasks))]
     labels, attribution, sourcing = parts[len(parts) - len(table_tasks):]
     tables = {
@@ -678,7 +693,10 @@ def measure(corpus_or_path, *, out=None, lexicons=None, grouping=None, group_a=N
         raise ValueError("the column mapping and rules apply when loading a path; this corpus is already loaded")
     cache, log = StageCache(cache_dir), StageLog()
     # Where the estimates stream while they are computed: the cache (their entry keeps them), else `out`.
-    spill = cache.scratch() or (Path(out) / f".framing-lens-tmp-{uuid.uuid4().hex[:12]}" if out is not None else None)
+    out = Path(out).resolve() if out is not None else None
+    out_existed = out is not None and out.exists()
+    spill = cache.scratch() or (out / f".framing-lens-tmp-{uuid.uuid4().hex[:12]}" if out is not None else None)
+    done = False
     try:
         with Runner(engine, workers, scheduler, progress) as runner:
             if isinstance(corpus_or_path, Corpus):
@@ -697,9 +715,12 @@ def measure(corpus_or_path, *, out=None, lexicons=None, grouping=None, group_a=N
             (Path(out) / "provenance.json").write_text(json.dumps(results.provenance, indent=2, sort_keys=True)
                                                        + "\n")
             _keep_stored_tables(results, dict(zip(results.held(), paths[len(corpus.tables()):])), spill, fmt)
+        done = True
     finally:
         if spill is not None:
             shutil.rmtree(spill, ignore_errors=True)
+        if not done and out is not None and not out_existed:
+            shutil.rmtree(out, ignore_errors=True)  # made by this run, which failed: no partial output
     return results
 
 

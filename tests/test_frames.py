@@ -116,7 +116,7 @@ def test_spilled_parts_make_the_file_and_table_of_the_whole(sizes, order, row_gr
             spilled = frames.SpilledParts(folder / "parts", folder / "streamed.parquet")
             for position in positions_:
                 spilled.add(position, parts[position])
-            stored = spilled.finish()
+            stored = spilled.finish(len(parts))
             frames.write_parquet(whole, folder / "whole.parquet")
             assert (folder / "streamed.parquet").read_bytes() == (folder / "whole.parquet").read_bytes()
             assert not (folder / "parts").exists()  # the spilled parts are deleted
@@ -145,7 +145,7 @@ def test_spilled_parts_of_different_types_are_joined_as_pandas_joins_them(tmp_pa
         spilled = SpilledParts(tmp_path / f"parts{k}", tmp_path / f"t{k}.parquet")
         for position in order:
             spilled.add(position, parts[position])
-        pd.testing.assert_frame_equal(spilled.finish().read(), expected, check_exact=True)
+        pd.testing.assert_frame_equal(spilled.finish(len(parts)).read(), expected, check_exact=True)
         assert not (tmp_path / f"parts{k}").exists()
 
 
@@ -160,5 +160,41 @@ def test_spilled_parts_refuse_a_part_twice_and_a_missing_part(tmp_path):
     gap = SpilledParts(tmp_path / "gap", tmp_path / "gap.parquet")
     gap.add(0, part)
     gap.add(2, part)
-    with pytest.raises(ValueError, match=r"part\(s\) \[1\] never added"):
-        gap.finish()
+    with pytest.raises(ValueError, match=r"part\(s\) \[1\] of 3 never added"):
+        gap.finish(3)
+
+
+def test_spilled_parts_of_categories_are_joined_as_pandas_joins_them(tmp_path):
+    """Categorical parts (same number of categories, other categories) are joined by pandas' rules."""
+    from analysis.frames import SpilledParts
+
+    parts = [pd.DataFrame({"unit": pd.Categorical(["a", "b"])}), pd.DataFrame({"unit": pd.Categorical(["c", "d"])})]
+    spilled = SpilledParts(tmp_path / "parts", tmp_path / "t.parquet")
+    for position in (0, 1):
+        spilled.add(position, parts[position])
+    pd.testing.assert_frame_equal(spilled.finish(2).read(), pd.concat(parts, ignore_index=True), check_exact=True)
+
+
+def test_spilled_parts_free_their_disk_once_written_and_refuse_a_short_table(tmp_path):
+    from analysis.frames import SpilledParts
+
+    part = pd.DataFrame({"unit": ["a"], "count": [1]})
+    spilled = SpilledParts(tmp_path / "parts", tmp_path / "t.parquet")
+    for position in (2, 1, 0):
+        spilled.add(position, part)
+    assert not list((tmp_path / "parts").glob("*.arrow"))  # written into the file, no longer spilled
+    with pytest.raises(ValueError, match=r"part\(s\) \[3\] of 4 never added"):
+        spilled.finish(4)
+
+
+def test_a_stored_table_whose_file_is_gone_leaves_no_partial_csv(tmp_path):
+    from analysis.frames import StoredTable
+    from analysis.pipeline import write_tables
+
+    table = pd.DataFrame({"unit": ["a"], "count": [1]})
+    table.to_parquet(tmp_path / "t.parquet")
+    stored = StoredTable(tmp_path / "t.parquet", 1, ("unit", "count"), ("str", "int64")).moved_to(tmp_path / "t.parquet")
+    (tmp_path / "t.parquet").unlink()
+    with pytest.raises(FileNotFoundError, match="the file holding this table is gone"):
+        write_tables({"estimates": stored}, tmp_path / "out", fmt="csv")
+    assert not (tmp_path / "out" / "estimates.csv").exists()

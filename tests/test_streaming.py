@@ -71,3 +71,51 @@ def test_a_cached_run_reads_the_estimates_only_when_they_are_looked_up(in_memory
     assert again.get("estimates") is again["estimates"]
     assert all(isinstance(t, pd.DataFrame) for t in again.values())
     assert [name for name, _ in again.items()] == list(MEASURE_TABLES)
+
+
+def test_a_result_whose_file_another_run_overwrote_is_refused_not_read(tmp_path):
+    """Without a cache, the estimates stay in the Parquet output; a second run into the same folder
+    replaces that file, and the first result then says so instead of handing over the other run's table."""
+    first = measure(SEEDS, **OPTIONS, out=tmp_path, fmt="parquet", seed=0)
+    measure(SEEDS, **OPTIONS, out=tmp_path, fmt="parquet", seed=1)
+    with pytest.raises(OSError, match=r"estimates\.parquet changed after this run wrote it"):
+        first["estimates"]
+
+
+def test_a_relative_output_folder_is_still_found_after_a_change_of_folder(in_memory, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    results = measure(SEEDS, **OPTIONS, out="out", fmt="parquet", cache_dir="cache")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    pd.testing.assert_frame_equal(results["estimates"], in_memory["estimates"], check_exact=True)
+
+
+def test_lookups_of_a_missing_file_fail_naming_it_and_pop_gives_the_table(in_memory, tmp_path):
+    results = measure(SEEDS, **OPTIONS, cache_dir=tmp_path / "cache")
+    stored = results.held()["estimates"]
+    popped = results.pop("estimates")
+    pd.testing.assert_frame_equal(popped, in_memory["estimates"], check_exact=True)
+    dict.__setitem__(results, "estimates", stored)
+    pd.testing.assert_frame_equal(results.setdefault("estimates"), in_memory["estimates"], check_exact=True)
+    dict.__setitem__(results, "estimates", stored)
+    stored.path.unlink()
+    with pytest.raises(FileNotFoundError, match=r"estimates\.parquet: the file holding this table is gone"):
+        results.get("estimates")  # an error, not the default
+
+
+def test_a_failed_run_leaves_no_output_folder_and_no_temporary_files(tmp_path, monkeypatch):
+    from analysis import compare
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a contrast failed")
+
+    monkeypatch.setattr(compare, "group_differences", broken)
+    for cache_dir in (None, tmp_path / "cache"):
+        with pytest.raises(RuntimeError, match="a contrast failed"):
+            measure(SEEDS, **OPTIONS, out=tmp_path / "new", fmt="parquet", cache_dir=cache_dir)
+        assert not (tmp_path / "new").exists()
+    assert not [p for p in (tmp_path / "cache").iterdir() if p.name.startswith(".")]
+    (tmp_path / "kept").mkdir()  # a folder that was there before the run stays
+    with pytest.raises(RuntimeError, match="a contrast failed"):
+        measure(SEEDS, **OPTIONS, out=tmp_path / "kept", fmt="parquet")
+    assert (tmp_path / "kept").is_dir() and not list((tmp_path / "kept").iterdir())
