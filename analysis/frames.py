@@ -184,17 +184,18 @@ def _stamp(path: Path) -> tuple[int, int]:
 
 
 class SpilledParts:
-    """The parts of one table, arriving in any order, written into the Parquet file `path` in
-    position order: a part whose turn has come (every earlier position written) goes straight into
-    the file, one that arrives early is spilled to a file in `folder` (Arrow IPC, lz4) until its turn.
-    A table of millions of rows is never whole in memory, and the file is written while the parts
-    are still being computed. The file holds the bytes `write_parquet` makes of
-    `pd.concat(parts, ignore_index=True)`, and reads back as that table (`finish`)."""
+    """The parts of one table, arriving in any order: each is spilled to a file in `folder` as it
+    comes (Arrow IPC, lz4), and `finish` writes them in position order into the Parquet file `path`,
+    a row group at a time. A table of millions of rows is never whole in memory; and the row groups
+    are built after the parts' workers are gone (built while they run, the buffers are counted again
+    in each forked worker's resident memory: +0.7 GB of the summed peak at 10,000 articles, for 1 s).
+    The file holds the bytes `write_parquet` makes of `pd.concat(parts, ignore_index=True)`, and
+    reads back as that table."""
 
     def __init__(self, folder, path):
         self.folder, self.path = Path(folder), Path(path)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._spilled: dict[int, tuple[Path, tuple[str, ...]]] = {}  # early parts: file, pandas dtypes
+        self._spilled: dict[int, tuple[Path, tuple[str, ...]]] = {}  # parts not written yet: file, pandas dtypes
         self._next = 0  # the position whose turn it is
         self._writer = self._schema = self._dtypes = None
         self._pending: list[pa.Table] = []  # rows not yet a full row group
@@ -205,10 +206,10 @@ class SpilledParts:
         if position < self._next or position in self._spilled:
             raise ValueError(f"part {position} was added twice")
         arrow, dtypes = pa.Table.from_pandas(frame, preserve_index=False), tuple(str(t) for t in frame.dtypes)
-        if position != self._next:
-            self._spilled[position] = (self._spill(position, arrow), dtypes)
-            return
-        self._take(position, arrow, dtypes)
+        self._spilled[position] = (self._spill(position, arrow), dtypes)
+
+    def _write_spilled(self) -> None:
+        """Every spilled part whose turn has come, in order, into the file."""
         while self._next in self._spilled:
             file, dtypes = self._spilled.pop(self._next)
             self._take(self._next, _read_ipc(file), dtypes, file)
@@ -266,6 +267,7 @@ class SpilledParts:
         """Write what is left and close the file: positions 0 to parts - 1 must all have been added.
         The spilled files are deleted."""
         try:
+            self._write_spilled()
             if self._spilled or self._next != parts:
                 missing = sorted(set(range(self._next, max([parts, *self._spilled]))) - set(self._spilled))
                 raise ValueError(f"part(s) {missing} of {parts} never added; the table would lack their rows")

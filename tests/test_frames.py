@@ -182,7 +182,14 @@ def test_spilled_parts_free_their_disk_once_written_and_refuse_a_short_table(tmp
     spilled = SpilledParts(tmp_path / "parts", tmp_path / "t.parquet")
     for position in (2, 1, 0):
         spilled.add(position, part)
-    assert not list((tmp_path / "parts").glob("*.arrow"))  # written into the file, no longer spilled
+    assert len(list((tmp_path / "parts").glob("*.arrow"))) == 3  # spilled as they came
+    real_take = spilled._take
+
+    def take(position, arrow, dtypes, file=None):  # each part's file is gone once it is written
+        assert len(list((tmp_path / "parts").glob("*.arrow"))) == 3 - position
+        real_take(position, arrow, dtypes, file)
+
+    spilled._take = take
     with pytest.raises(ValueError, match=r"part\(s\) \[3\] of 4 never added"):
         spilled.finish(4)
 
