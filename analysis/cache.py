@@ -124,12 +124,10 @@ class StageCache:
         self.root = Path(root).resolve() if root is not None else None  # files stay found after a chdir
         self._files: dict[int, tuple[weakref.ref, Path, list[str], int]] = {}
 
-    def file_of(self, table: pd.DataFrame | StoredTable) -> Path | None:
+    def file_of(self, table: pd.DataFrame) -> Path | None:
         """The cache file this run stored `table` (this very object) in or read it from, while it has
         the columns and rows it had then: that file holds the bytes `frames.write_parquet` makes of it,
-        so a Parquet output can be a copy. A StoredTable's own file; None for any other table."""
-        if isinstance(table, StoredTable):
-            return table.path
+        so a Parquet output can be a copy. None for any other table."""
         entry = self._files.get(id(table))
         if entry is None or entry[0]() is not table or list(table.columns) != entry[2] or len(table) != entry[3]:
             return None
@@ -178,8 +176,7 @@ class StageCache:
             if _file_sha256(path) != info["sha256"]:
                 raise ValueError(f"{info['file']} does not match its checksum")
             if info.get("stored"):
-                stored = StoredTable(path, info["rows"], tuple(info["columns"]), tuple(info["dtypes"]))
-                tables[name] = stored.moved_to(path)  # stamped: checked when read
+                tables[name] = StoredTable.at(path, info["rows"], info["columns"], info["dtypes"])  # checked when read
                 continue
             table = contiguous(pd.read_parquet(path))
             if len(table) != info["rows"] or list(table.columns) != info["columns"]:

@@ -144,10 +144,15 @@ class StoredTable:
     dtypes: tuple[str, ...]
     stamp: tuple[int, int] | None = None
 
-    def moved_to(self, path) -> StoredTable:
-        """The same table in the file at `path` (absolute), stamped as that file is now."""
+    @classmethod
+    def at(cls, path, rows: int, columns, dtypes) -> StoredTable:
+        """The table in the file at `path` (made absolute), stamped as that file is now."""
         path = Path(path).resolve()
-        return StoredTable(path, self.rows, self.columns, self.dtypes, _stamp(path))
+        return cls(path, rows, tuple(columns), tuple(dtypes), _stamp(path))
+
+    def moved_to(self, path) -> StoredTable:
+        """The same table in the file at `path`, stamped as that file is now."""
+        return StoredTable.at(path, self.rows, self.columns, self.dtypes)
 
     def _checked(self) -> pq.ParquetFile:
         try:
@@ -196,25 +201,16 @@ class SpilledParts:
         self.folder, self.path = Path(folder), Path(path)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._spilled: dict[int, tuple[Path, tuple[str, ...]]] = {}  # parts not written yet: file, pandas dtypes
-        self._next = 0  # the position whose turn it is
         self._writer = self._schema = self._dtypes = None
         self._pending: list[pa.Table] = []  # rows not yet a full row group
         self._rows = 0  # rows written in row groups
         self._later: list[tuple[Path, tuple[str, ...]]] | None = None  # after parts of other types: joined by pandas
 
     def add(self, position: int, frame: pd.DataFrame) -> None:
-        if position < self._next or position in self._spilled:
+        if position in self._spilled:
             raise ValueError(f"part {position} was added twice")
         arrow, dtypes = pa.Table.from_pandas(frame, preserve_index=False), tuple(str(t) for t in frame.dtypes)
         self._spilled[position] = (self._spill(position, arrow), dtypes)
-
-    def _write_spilled(self) -> None:
-        """Every spilled part whose turn has come, in order, into the file."""
-        while self._next in self._spilled:
-            file, dtypes = self._spilled.pop(self._next)
-            self._take(self._next, _read_ipc(file), dtypes, file)
-            if self._later is None:
-                file.unlink()  # written into the Parquet file (read into memory, not mapped): disk freed
 
     def _spill(self, position: int, arrow: pa.Table) -> Path:
         file = self.folder / f"part-{position:09d}-{uuid.uuid4().hex[:8]}.arrow"
@@ -223,9 +219,8 @@ class SpilledParts:
             writer.write_table(arrow)
         return file
 
-    def _take(self, position: int, arrow: pa.Table, dtypes: tuple[str, ...], file: Path | None = None) -> None:
-        """The part whose turn it is: into the row groups, or (types differ) kept for pandas to join."""
-        self._next = position + 1
+    def _take(self, arrow: pa.Table, dtypes: tuple[str, ...], file: Path) -> None:
+        """The next part (spilled in `file`): into the row groups, or (types differ) kept for pandas to join."""
         if self._writer is None and self._later is None:
             self._schema, self._dtypes = arrow.schema, dtypes
             if any(pa.types.is_dictionary(f.type) for f in arrow.schema):
@@ -235,7 +230,7 @@ class SpilledParts:
         if self._later is None and (dtypes != self._dtypes or not arrow.schema.equals(self._schema, check_metadata=True)):
             self._fall_back()
         if self._later is not None:
-            self._later.append((file or self._spill(position, arrow), dtypes))
+            self._later.append((file, dtypes))
             return
         self._pending.append(arrow)
         held = sum(t.num_rows for t in self._pending)
@@ -267,20 +262,25 @@ class SpilledParts:
         """Write what is left and close the file: positions 0 to parts - 1 must all have been added.
         The spilled files are deleted."""
         try:
-            self._write_spilled()
-            if self._spilled or self._next != parts:
-                missing = sorted(set(range(self._next, max([parts, *self._spilled]))) - set(self._spilled))
+            missing = sorted(set(range(parts)) - set(self._spilled))
+            if missing:
                 raise ValueError(f"part(s) {missing} of {parts} never added; the table would lack their rows")
-            if self._writer is None and self._later is None:
+            if set(self._spilled) != set(range(parts)):
+                raise ValueError(f"part(s) {sorted(set(self._spilled) - set(range(parts)))} beyond the {parts} expected")
+            if not parts:
                 raise ValueError("no part was added")
+            for position in range(parts):
+                file, dtypes = self._spilled.pop(position)
+                self._take(_read_ipc(file), dtypes, file)
+                if self._later is None:
+                    file.unlink()  # written into the Parquet file (read into memory, not mapped): disk freed
             if self._later is None:
                 self._flush()
-                return StoredTable(self.path, self._rows, tuple(self._schema.names), self._dtypes).moved_to(self.path)
+                return StoredTable.at(self.path, self._rows, self._schema.names, self._dtypes)
             frames = [_frame_of(_read_file(file), dtypes) for file, dtypes in self._later]
             whole = contiguous(pd.concat(frames, ignore_index=True))
             write_parquet(whole, self.path)
-            return StoredTable(self.path, len(whole), tuple(map(str, whole.columns)),
-                               tuple(str(t) for t in whole.dtypes)).moved_to(self.path)
+            return StoredTable.at(self.path, len(whole), map(str, whole.columns), (str(t) for t in whole.dtypes))
         finally:
             self.discard()
 

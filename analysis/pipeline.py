@@ -712,8 +712,7 @@ def measure(corpus_or_path, *, out=None, lexicons=None, grouping=None, group_a=N
                                spill=spill)
         if out is not None:
             paths = write_tables({**corpus.tables(), **results.held()}, out, fmt=fmt, cache=cache)
-            (Path(out) / "provenance.json").write_text(json.dumps(results.provenance, indent=2, sort_keys=True)
-                                                       + "\n")
+            (out / "provenance.json").write_text(json.dumps(results.provenance, indent=2, sort_keys=True) + "\n")
             _keep_stored_tables(results, dict(zip(results.held(), paths[len(corpus.tables()):])), spill, fmt)
         done = True
     finally:

@@ -185,9 +185,9 @@ def test_spilled_parts_free_their_disk_once_written_and_refuse_a_short_table(tmp
     assert len(list((tmp_path / "parts").glob("*.arrow"))) == 3  # spilled as they came
     real_take = spilled._take
 
-    def take(position, arrow, dtypes, file=None):  # each part's file is gone once it is written
-        assert len(list((tmp_path / "parts").glob("*.arrow"))) == 3 - position
-        real_take(position, arrow, dtypes, file)
+    def take(arrow, dtypes, file):  # each part's file is gone once it is written
+        assert len(list((tmp_path / "parts").glob("*.arrow"))) == 3 - int(file.name.split("-")[1])
+        real_take(arrow, dtypes, file)
 
     spilled._take = take
     with pytest.raises(ValueError, match=r"part\(s\) \[3\] of 4 never added"):
@@ -200,7 +200,7 @@ def test_a_stored_table_whose_file_is_gone_leaves_no_partial_csv(tmp_path):
 
     table = pd.DataFrame({"unit": ["a"], "count": [1]})
     table.to_parquet(tmp_path / "t.parquet")
-    stored = StoredTable(tmp_path / "t.parquet", 1, ("unit", "count"), ("str", "int64")).moved_to(tmp_path / "t.parquet")
+    stored = StoredTable.at(tmp_path / "t.parquet", 1, ("unit", "count"), ("str", "int64"))
     (tmp_path / "t.parquet").unlink()
     with pytest.raises(FileNotFoundError, match="the file holding this table is gone"):
         write_tables({"estimates": stored}, tmp_path / "out", fmt="csv")
