@@ -697,7 +697,11 @@ def apply_grouping(documents: pd.DataFrame, grouping: str | Path | None = None) 
         groups = documents["outlet"].map(dict(zip(table["outlet"], table["group"])))
     groups = groups.replace("", pd.NA)
     left_out = sorted(documents.loc[groups.isna(), "outlet"].unique())
-    if left_out:
+    if left_out and groups.isna().all():
+        warnings.warn(f"grouping {grouping or 'outlet_group'} covers none of this corpus's outlets, so there are "
+                      f"no group estimates or contrasts; check its outlet names against these: "
+                      f"{', '.join(left_out)}", stacklevel=2)
+    elif left_out:
         warnings.warn(f"grouping {grouping or 'outlet_group'}: outlet(s) without a group are left out of its "
                       f"contrasts: {', '.join(left_out)}", stacklevel=2)
     return groups.rename("group")

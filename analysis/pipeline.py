@@ -655,7 +655,8 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
         "estimates": estimates,
         "differences": pd.concat(parts[:n_differences], ignore_index=True) if n_differences else
         pd.DataFrame(columns=compare.DIFFERENCE_COLUMNS),
-        "distinctive_terms": pd.concat(parts[n_differences:first], ignore_index=True),
+        "distinctive_terms": pd.concat(parts[n_differences:first], ignore_index=True) if n_distinctive else
+        pd.DataFrame(columns=compare.DISTINCTIVE_COLUMNS),
     }
     del parts, estimates  # so that joining a column's chunks frees them (`contiguous`)
     return {**{name: table if isinstance(table, StoredTable) else contiguous(table) for name, table in tables.items()},

@@ -171,6 +171,17 @@ def test_an_unknown_group_is_refused_with_the_valid_ones(corpus):
         measure(corpus, grouping=CONTRAST, group_a="wire_service")
 
 
+def test_a_grouping_that_covers_no_outlet_gives_empty_contrasts_and_says_why(tmp_path):
+    grouping = tmp_path / "other_corpus.csv"
+    grouping.write_text("outlet,group\nLe Monde,french_press\n", encoding="utf-8")
+    with pytest.warns(UserWarning, match=r"other_corpus.csv covers none of this corpus's outlets.*The Province"):
+        results = measure(load_corpus(SEEDS), grouping=grouping, n_boot=0, n_perm=10)
+    assert results["differences"].empty and results["distinctive_terms"].empty
+    assert "p_value" in results["distinctive_terms"].columns
+    estimates = results["estimates"]
+    assert "group" not in set(estimates.unit_type) and {"outlet", "document"} <= set(estimates.unit_type)
+
+
 def test_sentence_scores_are_one_per_sentence_with_a_majority_voice(results, corpus):
     scores = results["sentence_scores"]
     assert len(scores) == len(corpus.sentences)
