@@ -887,15 +887,19 @@ def log_odds_dirichlet(counts_a, counts_b, prior, *, alpha_0: float | None = Non
 
 def _term_sums(terms: pd.Series, counts: pd.Series, sides: np.ndarray) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Counts summed per term over all rows (the prior) and over the rows of side "a" and of side "b":
-    each a Series indexed by the terms present (sorted, as a group-by gives them). Integer counts are
-    summed on integer codes (a million rows of term counts are typical); others by group-by."""
+    each a Series indexed by the terms present (sorted, as a group-by gives them; categories in their
+    order). Integer counts are summed on integer codes (a million rows of term counts are typical);
+    others by group-by."""
     dtype = counts.dtype  # NumPy integers that fit int64; nullable integers may hold NA: group-by
     if not (isinstance(dtype, np.dtype) and (dtype.kind == "i" or (dtype.kind == "u" and dtype.itemsize < 8))):
         frame = pd.DataFrame({"term": terms.to_numpy(), "count": counts.to_numpy(), "side": sides})
         by_side = frame.groupby(["side", "term"])["count"].sum()
         pick = (lambda s: by_side.loc[s] if s in by_side.index.get_level_values(0) else pd.Series(dtype=float))
         return frame.groupby("term")["count"].sum(), pick("a"), pick("b")
-    codes, labels = pd.factorize(terms, sort=True)
+    if isinstance(terms.dtype, pd.CategoricalDtype):  # the pipeline's term counts: codes are there already
+        codes, labels = terms.cat.codes.to_numpy(np.int64), terms.cat.categories
+    else:
+        codes, labels = pd.factorize(terms, sort=True)
     valid = codes >= 0  # a missing term is left out, as by a group-by
     codes, values, sides = codes[valid], counts.to_numpy(np.int64)[valid], sides[valid]
     index = pd.Index(labels, name="term")

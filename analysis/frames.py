@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from pandas.api.types import union_categoricals
 
 WRITE_THREADS = 2  # Parquet files written at once (Arrow encodes and compresses outside the GIL)
 ROW_GROUP_ROWS = 1024 * 1024  # rows per Parquet row group (Arrow's default, named so parts can match it)
@@ -47,6 +48,28 @@ def labels_at(labels, codes) -> pd.api.extensions.ExtensionArray | np.ndarray:
     return pd.array(taken, dtype=dtype)
 
 
+def categories_at(labels, codes) -> pd.Categorical:
+    """labels[codes] as a categorical column: the labels (distinct, in the order they should sort)
+    are its categories, held once, where `labels_at` repeats each string in every row."""
+    labels = list(labels)
+    text = all(isinstance(label, str) for label in labels)  # as `labels_at` makes a column of them
+    categories = pd.Index(labels, dtype=_default_string_dtype() if text else object)
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), dtype=pd.CategoricalDtype(categories))
+
+
+def concat_frames(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """`pd.concat(frames, ignore_index=True)`, except that a column categorical in every frame stays
+    categorical, with the union of their categories (sorted), where pandas would turn categories
+    that differ between frames (each chunk's own words) into a column of strings."""
+    joint = [c for c in frames[0].columns if all(isinstance(f[c].dtype, pd.CategoricalDtype) for f in frames)]
+    if not joint or len(frames) == 1:
+        return pd.concat(frames, ignore_index=True)
+    table = pd.concat([f.drop(columns=joint) for f in frames], ignore_index=True)
+    for column in joint:
+        table[column] = union_categoricals([f[column].array for f in frames], sort_categories=True)
+    return table[list(frames[0].columns)]
+
+
 def positions(labels, values) -> np.ndarray:
     """Position of each of `values` in `labels` (-1 where absent), as `pd.Index(labels).get_indexer`,
     but looking up each distinct value once: values are factorized first (in Arrow for Arrow
@@ -62,19 +85,26 @@ def is_sorted(table: pd.DataFrame, keys: list[str]) -> bool:
     """Whether the rows are already in the order `table.sort_values(keys, kind="stable")` gives,
     so that sorting would not move a row (rows equal on every key may stand in any order). Chunks
     of documents in document order usually are; checking costs a few comparisons per row where a
-    sort of millions of rows by text keys costs far more. Missing values, categories (which sort by
-    their order) and Arrow dictionaries: answered False (sort)."""
+    sort of millions of rows by text keys costs far more. Categories are compared by code when they
+    are in sorted order. Missing values, other categories (which sort by their order) and Arrow
+    dictionaries: answered False (sort)."""
     n = len(table)
     undecided = np.ones(max(n - 1, 0), bool)  # adjacent pairs equal on every key so far
     for key in keys:
         if not undecided.any():
             break
         column = table[key]
-        if isinstance(column.dtype, pd.CategoricalDtype) or column.isna().any():
-            return False  # categories sort by their order, not their values; missing values sort last
+        if column.isna().any():
+            return False  # missing values sort last
         values = column.array
+        if isinstance(column.dtype, pd.CategoricalDtype):  # categories sort by their order
+            if not column.cat.categories.is_monotonic_increasing:
+                return False
+            values = column.cat.codes.to_numpy()  # in sorted categories, codes order as values do
         try:
-            if hasattr(values, "__arrow_array__"):
+            if isinstance(values, np.ndarray):
+                greater, equal = values[:-1] > values[1:], values[:-1] == values[1:]
+            elif hasattr(values, "__arrow_array__"):
                 arrow = values.__arrow_array__()
                 if pa.types.is_dictionary(arrow.type):
                     return False

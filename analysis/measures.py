@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.corpus import to_raw_offsets_many
-from analysis.frames import labels_at
+from analysis.frames import categories_at, labels_at
 from analysis.provenance import PACKAGE_DIR, file_version
 from analysis.text import last_start_at, voices_at, words_with_spans
 
@@ -510,11 +510,13 @@ def sentence_voice(word_totals: pd.DataFrame) -> pd.DataFrame:
 
 
 def term_counts(documents: pd.DataFrame, sentences: pd.DataFrame, spans: pd.DataFrame, *,
-                words_of: dict | None = None) -> pd.DataFrame:
+                words_of: dict | None = None, categorical: bool = False) -> pd.DataFrame:
     """Word (unigram) counts per document, voice and section: the input of distinctive terms. A word
     as a term is lower case, except acronyms ("US" is not "us"), with curly apostrophes made straight.
     `words_of` (doc_id -> `words_with_spans` of its clean text) saves the word pass where a caller
-    has made it already."""
+    has made it already. categorical=True gives doc_id, term, voice and section as categories
+    (sorted, so they sort as the text does): the same table in about a fifth of the memory, which
+    the pipeline holds for the whole corpus (about 300 rows a document)."""
     with_sentences = documents[documents["doc_id"].isin(pd.unique(sentences["doc_id"]))]
     doc_ids, all_words, offsets, counts = [], [], [], []
     for doc_id, text in zip(with_sentences["doc_id"], with_sentences["clean_text"]):
@@ -545,8 +547,9 @@ def term_counts(documents: pd.DataFrame, sentences: pd.DataFrame, spans: pd.Data
     combined = np.ravel_multi_index(codes, sizes)
     cells, count = np.unique(combined, return_counts=True)
     d, t, v, s = np.unravel_index(cells, sizes)
-    return pd.DataFrame({"doc_id": labels_at(doc_labels, d), "term": labels_at(keys[1][1], t),
-                         "voice": labels_at(keys[2][1], v), "section": labels_at(keys[3][1], s),
+    column = categories_at if categorical else labels_at
+    return pd.DataFrame({"doc_id": column(doc_labels, d), "term": column(keys[1][1], t),
+                         "voice": column(keys[2][1], v), "section": column(keys[3][1], s),
                          "count": count.astype(np.int64)})
 
 

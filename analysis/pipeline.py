@@ -43,7 +43,7 @@ from analysis.corpus import (
     read_folder,
 )
 from analysis.engine import ENGINES, Runner
-from analysis.frames import SpilledParts, StoredTable, contiguous, is_sorted, write_parquet_files
+from analysis.frames import SpilledParts, StoredTable, concat_frames, contiguous, is_sorted, write_parquet_files
 from analysis.provenance import DATA_DIR, __version__, code_hash, file_sha256, file_version
 from analysis.tables import iter_table, table_kind
 from analysis.text import SENTENCE_COLUMNS, SPAN_COLUMNS
@@ -155,7 +155,7 @@ def _concat(frames: list[pd.DataFrame], columns=None) -> pd.DataFrame:
     full = [f for f in frames if len(f)]
     if not full:
         return frames[0].iloc[0:0].reset_index(drop=True) if frames else pd.DataFrame(columns=columns)
-    return contiguous(pd.concat(full, ignore_index=True))
+    return contiguous(concat_frames(full))
 
 
 def document_chunks(documents: pd.DataFrame, tables: dict[str, pd.DataFrame], size: int) -> list[dict]:
@@ -199,7 +199,7 @@ def _words_chunk(chunk: dict) -> dict:
     if word_totals.empty:
         terms = pd.DataFrame({"doc_id": [], "term": [], "voice": [], "section": [], "count": []})
     else:
-        terms = measures.term_counts(docs, sentences, spans, words_of=words_of)
+        terms = measures.term_counts(docs, sentences, spans, words_of=words_of, categorical=True)
     return {"word_totals": word_totals, "term_counts": terms}
 
 

@@ -398,6 +398,11 @@ def test_distinctive_terms_use_the_whole_corpus_after_drop_copies_as_prior():
     assert out.loc["regime", ["count_a", "count_b"]].tolist() == [4, 1]
     assert out.loc["regime", "z"] > 0 > out.loc["hero", "z"]
     assert (out["group_b"] == "rest").all() and (out["voice"] == "own").all() and (out["section"] == "all").all()
+    # Term counts held as categories, in any category order, give the same table.
+    unsorted = terms.astype({"term": pd.CategoricalDtype(["said", "regime", "hero", "unused"]),
+                             "doc_id": "category", "voice": "category", "section": "category"})
+    pd.testing.assert_frame_equal(distinctive_terms(unsorted, DOCS, group_col="outlet_group", group_a="L"),
+                                  out.reset_index()[DISTINCTIVE_COLUMNS])
 
 
 def test_bad_inputs_are_named():

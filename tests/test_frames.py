@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.frames import is_sorted, labels_at, positions
+from analysis.frames import categories_at, concat_frames, is_sorted, labels_at, positions
 
 
 @given(st.lists(st.text(max_size=12), min_size=1, max_size=6, unique=True).flatmap(
@@ -58,8 +58,10 @@ def test_positions_equal_get_indexer(labels, values):
 
 @given(st.lists(st.tuples(st.sampled_from(["000", "001", "010", "a", "é", "Z"]), st.integers(0, 3),
                           st.sampled_from(["own", "quoted", "reported"])), max_size=30),
-       st.sampled_from([str, object]))
+       st.sampled_from([str, object, "sorted categories"]))
 def test_is_sorted_says_whether_a_stable_sort_would_move_a_row(rows, text_dtype):
+    if text_dtype == "sorted categories":  # as term counts hold them: compared by code
+        text_dtype = pd.CategoricalDtype(sorted({"000", "001", "010", "a", "é", "Z", "own", "quoted", "reported"}))
     table = pd.DataFrame(rows, columns=["doc_id", "start", "voice"]).astype({"doc_id": text_dtype, "voice": text_dtype})
     for keys in (["doc_id"], ["doc_id", "start"], ["doc_id", "start", "voice"], ["voice", "doc_id"]):
         unmoved = table.sort_values(keys, kind="stable").index.equals(table.index)
@@ -72,6 +74,24 @@ def test_is_sorted_leaves_categories_and_missing_values_to_the_sort():
     assert not table.sort_values("voice", kind="stable").index.equals(table.index)  # it would move
     assert not is_sorted(table, ["voice"])
     assert not is_sorted(pd.DataFrame({"doc_id": ["000", None]}), ["doc_id"])
+
+
+@given(st.lists(st.lists(st.sampled_from(["own", "b", "a", "é", "Z", "a b"]), max_size=6), min_size=1, max_size=4))
+def test_frames_of_categories_join_into_categories_with_the_union_of_theirs(columns):
+    frames = [pd.DataFrame({"term": categories_at(sorted(set(values)), [sorted(set(values)).index(v) for v in values]),
+                            "count": np.arange(len(values))}) for values in columns]
+    joined = concat_frames(frames)
+    as_text = pd.concat([f.astype({"term": str}) for f in frames], ignore_index=True)
+    assert isinstance(joined["term"].dtype, pd.CategoricalDtype) and list(joined.columns) == ["term", "count"]
+    assert list(joined["term"].cat.categories) == sorted({v for values in columns for v in values})
+    pd.testing.assert_frame_equal(joined.astype({"term": str}), as_text)
+
+
+def test_categories_at_hold_each_label_once_and_give_the_same_values():
+    labels, codes = ["news01", "news02"], np.array([0, 0, 1, 0] * 1000)
+    column = pd.Series(categories_at(labels, codes))
+    assert column.astype(str).tolist() == pd.Series(labels_at(labels, codes)).astype(str).tolist()
+    assert column.memory_usage(deep=True) < pd.Series(labels_at(labels, codes)).memory_usage(deep=True) / 4
 
 
 def test_positions_find_a_missing_value_as_get_indexer_does():
