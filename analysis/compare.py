@@ -286,15 +286,22 @@ def _clusters(ratio: _Ratio, doc_unit: pd.Series, *, order=None, sentences_when_
 
 
 def _cell_matrix(rows: pd.DataFrame, n_rows: int, n_q: int) -> sparse.csr_array:
-    """Sum values into columns q * 24 + cell for the cell and its voice, section and joint margins."""
+    """Sum values into columns q * 24 + cell for the cell and its voice, section and joint margins.
+    The values are summed per (row, q, cell) first and the margins from those sums, so the four
+    copies are of the summed entries, not of every input row (a quarter of the memory or less)."""
     q = rows["q"].to_numpy() if "q" in rows else np.zeros(len(rows), np.int64)
     v, s = rows["v"].to_numpy(), rows["s"].to_numpy()
+    shape = (n_rows, n_q * _N_CELLS)
+    cells = sparse.coo_array((rows["value"].to_numpy(float), (rows["row"].to_numpy(), q * _N_CELLS + v * _N_SECTIONS + s)),
+                             shape=shape).tocsr()
+    cells.sum_duplicates()  # explicit zeros stay: an entry marks a value present
+    cells = cells.tocoo()
+    q, cell = np.divmod(cells.col, _N_CELLS)
+    v, s = np.divmod(cell, _N_SECTIONS)
     all_v, all_s = len(VOICES), len(SECTIONS)
     cols = np.concatenate([q * _N_CELLS + vv * _N_SECTIONS + ss
                            for vv, ss in ((v, s), (all_v, s), (v, all_s), (all_v, all_s))])
-    data = np.tile(rows["value"].to_numpy(float), 4)
-    r = np.tile(rows["row"].to_numpy(), 4)
-    mat = sparse.coo_array((data, (r, cols)), shape=(n_rows, n_q * _N_CELLS)).tocsr()
+    mat = sparse.coo_array((np.tile(cells.data, 4), (np.tile(cells.row, 4), cols)), shape=shape).tocsr()
     mat.sum_duplicates()
     return mat
 

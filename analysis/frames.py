@@ -263,13 +263,18 @@ class SpilledParts:
             self._later.append((file, dtypes))
             return
         self._pending.append(arrow)
+        del arrow  # the list holds the part: joining it lets its buffers go
         held = sum(t.num_rows for t in self._pending)
         if held >= ROW_GROUP_ROWS:
-            joined = pa.concat_tables(self._pending).combine_chunks()
+            joined = self._join_pending()
             full = held - held % ROW_GROUP_ROWS
             for start in range(0, full, ROW_GROUP_ROWS):
                 self._writer.write_table(joined.slice(start, ROW_GROUP_ROWS), row_group_size=ROW_GROUP_ROWS)
-            self._pending, self._rows = [joined.slice(full)], self._rows + full
+            # the rest in buffers of its own: a slice would hold the joined buffers until the next row group
+            self._pending, self._rows = [_joined([joined.slice(full)], self._schema)], self._rows + full
+
+    def _join_pending(self) -> pa.Table:
+        return _joined(self._pending, self._schema)  # empties the list
 
     def _fall_back(self) -> None:
         """A part of other columns or types: what is written so far becomes the head the parts after
@@ -280,7 +285,7 @@ class SpilledParts:
         self._later = [(head, self._dtypes)]
 
     def _flush(self) -> None:
-        joined = pa.concat_tables(self._pending).combine_chunks() if self._pending else None
+        joined = self._join_pending() if self._pending else None
         if joined is not None and (joined.num_rows or not self._rows):
             self._writer.write_table(joined, row_group_size=ROW_GROUP_ROWS)
             self._rows += joined.num_rows
@@ -320,6 +325,21 @@ class SpilledParts:
             self._writer.close()
             self._writer = None
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _joined(tables: list[pa.Table], schema: pa.Schema) -> pa.Table:
+    """The rows of `tables` (of `schema`) as one table of new buffers, one chunk a column: what
+    `pa.concat_tables(tables).combine_chunks()` gives, built a column at a time. The list is emptied
+    as it goes, each column's old buffers let go once copied, so the extra memory is one column
+    rather than the whole table."""
+    columns = []
+    for name in schema.names:
+        chunks = [chunk for table in tables for chunk in table.column(name).chunks]
+        columns.append(pa.concat_arrays(chunks) if chunks else pa.array([], schema.field(name).type))
+        del chunks
+        tables[:] = [table.drop_columns([name]) for table in tables]
+    tables.clear()
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _frame_of(arrow: pa.Table, dtypes: tuple[str, ...]) -> pd.DataFrame:

@@ -240,8 +240,11 @@ def _vader_chunk(texts: list[str], *, mask: list[str]) -> pd.DataFrame:
 
 def _combine(parts: list[dict], name: str, *, sort=None, columns=None) -> pd.DataFrame:
     """One table from the chunks' parts; `sort` re-sorts (stably) a table the one-chunk step sorts
-    across documents, so the result does not depend on where the chunks were cut."""
+    across documents, so the result does not depend on where the chunks were cut. Each part's piece
+    is let go (set to None) once joined, so a stage's parts and its tables are not all held at once."""
     table = _concat([p[name] for p in parts], columns)
+    for part in parts:
+        part[name] = None
     if sort and not is_sorted(table, sort):  # chunks in order need no sort (a sorted table is unchanged)
         table = table.sort_values(sort, kind="stable", ignore_index=True)  # stays in one piece
     return table
@@ -302,6 +305,9 @@ def _compute_corpus(path: Path, mapping: dict, rules, runner: Runner, chunk_size
     bodies = original_bodies(duplicates, {d: t for c in chunks for d, t in c.body_texts.items() if d in needed})
     parts = runner.map(_finish_chunk, chunks, desc="duplicates", size=lambda c: len(c.documents), total=len(info),
                        duplicates=duplicates, bodies=bodies)
+    # The cleaned documents (their lines, body texts and signatures, as Python objects) are done with;
+    # held, they would sit under the joins below, the stage's peak.
+    del chunks, bodies
     documents = _combine(parts, "documents")
     return {"documents": documents.drop(columns=["offset_map"]),
             "offset_maps": _offset_maps_long(documents),
@@ -773,6 +779,9 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
     actors_key, mentions = run_stage(cache, log, "actors",
                                      {"text": text_key, "actors": file_sha256(actors or actors_mod.DEFAULT_ACTORS)},
                                      compute_actors)
+    # The chunks (a second copy of the sentences and spans) are not needed by the later stages: held,
+    # they would sit under the aggregates' peak and in every forked worker's resident memory.
+    chunks.clear()
     scores_inputs = {"text": text_key, "words": words_key, "mask": mask_words,
                      "vader": metadata.version("vaderSentiment")}
     scores_key, scores = run_stage(cache, log, "scores", scores_inputs,

@@ -148,6 +148,29 @@ def test_spilled_parts_make_the_file_and_table_of_the_whole(sizes, order, row_gr
         frames.ROW_GROUP_ROWS = saved
 
 
+def test_joining_spilled_parts_lets_each_part_go_as_it_is_copied(tmp_path):
+    """The parts joined into a row group (read back from their spilled files) are released while it
+    is built (the list is emptied), so joining takes about one more table's memory, not the parts'
+    and the joined table's together."""
+    import pyarrow as pa
+
+    from analysis import frames
+
+    rng = np.random.default_rng(3)
+    spilled = frames.SpilledParts(tmp_path / "parts", tmp_path / "t.parquet")
+    files = [spilled._spill(k, pa.Table.from_pandas(_estimate_like_part(rng, 20000, 20000 * k), preserve_index=False))
+             for k in range(6)]
+    parts = [frames._read_ipc(file) for file in files]
+    expected = pa.concat_tables(parts).combine_chunks()
+    size = expected.nbytes
+    before = pa.total_allocated_bytes()
+    joined = frames._joined(parts, expected.schema)
+    assert parts == []
+    assert joined.equals(expected) and all(column.num_chunks == 1 for column in joined.columns)
+    # the parts' buffers are gone: what the join added is at most a small share of one table
+    assert pa.total_allocated_bytes() - before < 0.1 * size
+
+
 def test_spilled_parts_of_different_types_are_joined_as_pandas_joins_them(tmp_path):
     """A part whose column has another type (an integer count here, floats there; an empty part of
     object columns) is joined with pd.concat's rules, not refused and not cast by Arrow, whether it
