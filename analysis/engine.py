@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import gc
 import logging
 import multiprocessing
 import os
@@ -144,11 +145,12 @@ class Runner:
 
 
 def release_freed_memory() -> None:
-    """Hand freed memory back to the system: Arrow's memory pool's, and the C heap's (glibc's
-    malloc_trim; elsewhere the heap is left as it is), so that resident memory, and a forked
-    worker's copy of it, follows what is held."""
+    """Collect reference cycles, then hand freed memory back to the system: Arrow's memory pool's,
+    and the C heap's (glibc's malloc_trim; elsewhere the heap is left as it is), so that resident
+    memory, and a forked worker's copy of it, follows what is held."""
     import pyarrow as pa
 
+    gc.collect()
     pa.default_memory_pool().release_unused()
     trim = _malloc_trim()
     if trim is not None:

@@ -249,8 +249,9 @@ class SpilledParts:
             writer.write_table(arrow)
         return file
 
-    def _take(self, arrow: pa.Table, dtypes: tuple[str, ...], file: Path) -> None:
+    def _take(self, file: Path, dtypes: tuple[str, ...]) -> None:
         """The next part (spilled in `file`): into the row groups, or (types differ) kept for pandas to join."""
+        arrow = _read_ipc(file)  # read here, so that once in the list it is held there only
         if self._writer is None and self._later is None:
             self._schema, self._dtypes = arrow.schema, dtypes
             if any(pa.types.is_dictionary(f.type) for f in arrow.schema):
@@ -263,18 +264,15 @@ class SpilledParts:
             self._later.append((file, dtypes))
             return
         self._pending.append(arrow)
-        del arrow  # the list holds the part: joining it lets its buffers go
+        del arrow  # joining the list then lets the part's buffers go
         held = sum(t.num_rows for t in self._pending)
         if held >= ROW_GROUP_ROWS:
-            joined = self._join_pending()
+            joined = _joined(self._pending, self._schema)  # empties the list
             full = held - held % ROW_GROUP_ROWS
             for start in range(0, full, ROW_GROUP_ROWS):
                 self._writer.write_table(joined.slice(start, ROW_GROUP_ROWS), row_group_size=ROW_GROUP_ROWS)
             # the rest in buffers of its own: a slice would hold the joined buffers until the next row group
             self._pending, self._rows = [_joined([joined.slice(full)], self._schema)], self._rows + full
-
-    def _join_pending(self) -> pa.Table:
-        return _joined(self._pending, self._schema)  # empties the list
 
     def _fall_back(self) -> None:
         """A part of other columns or types: what is written so far becomes the head the parts after
@@ -285,7 +283,7 @@ class SpilledParts:
         self._later = [(head, self._dtypes)]
 
     def _flush(self) -> None:
-        joined = self._join_pending() if self._pending else None
+        joined = _joined(self._pending, self._schema) if self._pending else None
         if joined is not None and (joined.num_rows or not self._rows):
             self._writer.write_table(joined, row_group_size=ROW_GROUP_ROWS)
             self._rows += joined.num_rows
@@ -306,7 +304,7 @@ class SpilledParts:
                 raise ValueError("no part was added")
             for position in range(parts):
                 file, dtypes = self._spilled.pop(position)
-                self._take(_read_ipc(file), dtypes, file)
+                self._take(file, dtypes)
                 if self._later is None:
                     file.unlink()  # written into the Parquet file (read into memory, not mapped): disk freed
             if self._later is None:
