@@ -307,9 +307,13 @@ def _cell_matrix(rows: pd.DataFrame, n_rows: int, n_q: int) -> sparse.csr_array:
 
 
 def _resample_weights(rng: np.random.Generator, m: int, b: int) -> np.ndarray:
-    """b rows of bootstrap weights over m clusters: how often each cluster is drawn (sums to m)."""
-    idx = rng.integers(0, m, size=(b, m)) + (np.arange(b) * m)[:, None]
-    return np.bincount(idx.ravel(), minlength=b * m).reshape(b, m).astype(float)
+    """Bootstrap weights of m clusters in b draws, as an m x b matrix (each column sums to m): how
+    often each cluster is drawn. Draw k takes rng.integers(0, m, size=(b, m))[k]; the counts are
+    laid out cluster by cluster, the order the matrix product reads them in."""
+    idx = rng.integers(0, m, size=(b, m))
+    idx *= b
+    idx += np.arange(b)[:, None]
+    return np.bincount(idx.ravel(), minlength=m * b).reshape(m, b).astype(float)
 
 
 def _ratio_draws(num_u, den_u, cols: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -320,13 +324,15 @@ def _ratio_draws(num_u, den_u, cols: np.ndarray, n_boot: int, rng: np.random.Gen
     if m == 0 or n_boot == 0 or len(cols) == 0:
         return out
     sub_t = num_u[:, cols].T.tocsr()
-    den_t = den_u.T.tocsr()
-    cell = cols % _N_CELLS
+    # Only the denominators of the cells these columns are in (often 2 to 4 of the 24): each draw's
+    # denominator row is the same product, and the weights are the same draws, so nothing changes.
+    cells, cell = np.unique(cols % _N_CELLS, return_inverse=True)
+    den_t = den_u[:, cells].T.tocsr()
     # The block size depends on m only, so a unit's draws never depend on anything else.
     block = max(1, min(n_boot, _BLOCK_ENTRIES // m))
     with np.errstate(divide="ignore", invalid="ignore"):
         for start in range(0, n_boot, block):
-            w_t = _resample_weights(rng, m, min(block, n_boot - start)).T
+            w_t = _resample_weights(rng, m, min(block, n_boot - start))
             out[:, start:start + w_t.shape[1]] = (sub_t @ w_t) / (den_t @ w_t)[cell]
     return out
 

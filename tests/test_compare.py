@@ -319,6 +319,24 @@ def test_linearized_standard_error_is_the_ratio_estimators():
     assert se[0] == pytest.approx(expected, rel=1e-9) and applies[0]
 
 
+def test_bootstrap_draws_are_ratios_of_resampled_sums_written_out():
+    # Draw k resamples the m clusters rng.integers(0, m, size=(b, m))[k]; its ratio is the sum of
+    # the drawn clusters' numerators over the sum of their denominators, in the column's cell.
+    rng = np.random.default_rng(7)
+    m, n_boot, n_q = 37, 300, 2
+    num = sparse.random_array((m, n_q * compare._N_CELLS), density=0.2, random_state=rng, format="csr") * 10
+    den_dense = np.zeros((m, compare._N_CELLS))
+    den_dense[:, [3, 9, 21]] = rng.integers(1, 50, (m, 3))
+    cols = np.array([3, 9, compare._N_CELLS + 3, compare._N_CELLS + 21])
+    draws = compare._ratio_draws(num, sparse.csr_array(den_dense), cols, n_boot, np.random.default_rng(11))
+    picks = np.random.default_rng(11).integers(0, m, size=(n_boot, m))
+    num_dense = num.toarray()
+    expected = num_dense[picks][:, :, cols].sum(axis=1) / den_dense[picks][:, :, cols % compare._N_CELLS].sum(axis=1)
+    np.testing.assert_allclose(draws, expected.T, rtol=1e-12)
+    weights = compare._resample_weights(np.random.default_rng(11), m, n_boot)
+    assert weights.shape == (m, n_boot) and (weights.sum(axis=0) == m).all()
+
+
 def test_large_group_differences_use_the_linearized_interval():
     docs, totals, counts = _large_outlets()
     scores = pd.DataFrame({"doc_id": docs["doc_id"], "sentence_id": 1, "section": "body", "voice": "own",
