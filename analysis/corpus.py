@@ -397,16 +397,17 @@ def _word_hash(token: str) -> int:
 
 
 def _shingle_hashes(text: str) -> np.ndarray:
-    """Stable 32-bit hashes of the word 5-grams of normalised text."""
+    """Stable 32-bit hashes of the word 5-grams of normalised text, distinct and sorted (uint32: half
+    the memory of the 64-bit arithmetic that mixes them, for every body of the corpus at once)."""
     tokens = normalise_line(text).split()
     if len(tokens) < SHINGLE_WORDS:
-        return np.empty(0, dtype=np.uint64)
+        return np.empty(0, dtype=np.uint32)
     word_hash = np.fromiter(map(_word_hash, tokens), dtype=np.uint64, count=len(tokens))
     mixed = np.zeros(len(tokens) - SHINGLE_WORDS + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for k in range(SHINGLE_WORDS):
             mixed = mixed * np.uint64(1_000_003) + word_hash[k:len(tokens) - SHINGLE_WORDS + 1 + k]
-    return np.unique(mixed & np.uint64(0xFFFFFFFF))
+    return np.unique((mixed & np.uint64(0xFFFFFFFF)).astype(np.uint32))
 
 
 @functools.cache

@@ -15,9 +15,12 @@ from hypothesis import strategies as st
 
 from analysis.corpus import (
     CorpusError,
+    _shingle_hashes,
+    _word_hash,
     apply_grouping,
     clean_document,
     load_rules,
+    normalise_line,
     resolve_chains,
     to_raw_offsets,
 )
@@ -124,6 +127,23 @@ def test_the_repost_body_is_a_copy_of_the_times_and_its_added_lines_stay(seeds, 
     source_line = 'from the New York Times, "Trump Administration Discussed Coup Plans With Rebel Venezuelan Officers"'
     assert added == ["...leak meetings to NY Times.", source_line]
     assert docs.loc["000", "page_date"] == "2018-09-08"
+
+
+def test_shingle_hashes_are_the_distinct_mixed_word_hashes_of_each_5_gram(docs):
+    # Written out with Python integers: each 5-gram's word hashes mixed as h * 1,000,003 + w modulo
+    # 2**64 (numpy's uint64 arithmetic), then its low 32 bits; distinct and sorted, held as uint32.
+    body = docs.loc["002", "clean_text"]
+    tokens = normalise_line(body).split()
+    words = [_word_hash(t) for t in tokens]
+    expected = set()
+    for i in range(len(tokens) - 4):
+        h = 0
+        for w in words[i:i + 5]:
+            h = (h * 1_000_003 + w) % 2**64
+        expected.add(h & 0xFFFFFFFF)
+    hashes = _shingle_hashes(body)
+    assert hashes.dtype == np.uint32 and hashes.tolist() == sorted(expected)
+    assert _shingle_hashes("four words only here").dtype == np.uint32
 
 
 def test_clean_text_maps_back_to_the_raw_capture(docs):
