@@ -326,14 +326,14 @@ def _ratio_draws(num_u, den_u, cols: np.ndarray, n_boot: int, rng: np.random.Gen
     sub_t = num_u[:, cols].T.tocsr()
     # Only the denominators of the cells these columns are in (often 2 to 4 of the 24): each draw's
     # denominator row is the same product, and the weights are the same draws, so nothing changes.
-    cells, cell = np.unique(cols % _N_CELLS, return_inverse=True)
+    cells, den_row = np.unique(cols % _N_CELLS, return_inverse=True)  # den_row: each column's row of den_t
     den_t = den_u[:, cells].T.tocsr()
     # The block size depends on m only, so a unit's draws never depend on anything else.
     block = max(1, min(n_boot, _BLOCK_ENTRIES // m))
     with np.errstate(divide="ignore", invalid="ignore"):
         for start in range(0, n_boot, block):
             w_t = _resample_weights(rng, m, min(block, n_boot - start))
-            out[:, start:start + w_t.shape[1]] = (sub_t @ w_t) / (den_t @ w_t)[cell]
+            out[:, start:start + w_t.shape[1]] = (sub_t @ w_t) / (den_t @ w_t)[den_row]
     return out
 
 
