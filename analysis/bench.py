@@ -5,11 +5,14 @@ Every timed run is a fresh process (so start-up, imports and worker pools count,
 with a fresh cache folder (cold); the peak memory is the summed resident memory of that process and
 its workers, sampled every 50 ms. Per size:
 
-- `--repeats` cold runs with `--workers` processes and as many with one worker pinned to one core;
-  the median time of each, their min and max, and the speed-up of the medians;
-- the ratio: wall time of `python -m analysis measure` (cold, one core) at the full size minus at
-  half the size, over the same difference for VADER alone scoring the same distinct sentences on
-  the same core (start-up cancels in each difference);
+- `--repeats` cold runs with `--workers` processes and as many with one worker pinned to one core,
+  interleaved (run i of each side next to the other's, which goes first alternating, so that a host
+  whose speed drifts slows both alike); the median time of each, their min and max, and the
+  speed-up of the medians;
+- the ratio, `--repeats` times (full and half size alternating which goes first): wall time of
+  `python -m analysis measure` (cold, one core) at the full size minus at half the size, over the
+  same difference for VADER alone scoring the same distinct sentences on the same core right after
+  each (start-up cancels in each difference); the median, min and max;
 - a re-run on the first run's cache, as a share of the cold time;
 - after the VADER timing, how many of the ratio runs' sentence scores differ from vaderSentiment's
   own (the pipeline calls VADER through `analysis.vader`; this must be 0).
@@ -42,7 +45,8 @@ BENCH_COLUMNS = [
     "corpus", "articles", "mb_text", "sentences", "distinct_sentences", "workers", "runs", "seconds", "seconds_min",
     "seconds_max", "articles_per_s", "mb_per_s", "peak_memory_mb", *(f"us_per_sentence_{s}" for s in STAGES),
     "seconds_1_worker", "seconds_1_worker_min", "seconds_1_worker_max", "speedup", "measure_1core_full",
-    "measure_1core_half", "vader_full", "vader_half", "ratio", "cached_seconds", "cached_share", "vader_mismatches",
+    "measure_1core_half", "vader_full", "vader_half", "ratio", "ratio_min", "ratio_max", "cached_seconds",
+    "cached_share", "vader_mismatches",
 ]
 FIGURE_COLUMNS = ["corpus", "articles", "figure", "value", "seed_value", "ratio_to_seed"]
 FIGURE_SAMPLE = 2000  # articles whose text properties are reported (the first ones; a prefix of every size)
@@ -224,6 +228,27 @@ def _measure_cli(table: Path, out: Path, cache: Path) -> list[str]:
             "parquet", "--cache-dir", str(cache), "--workers", "1", "--no-progress"]
 
 
+RATIO_TIMES = ("measure_1core_full", "measure_1core_half", "vader_full", "vader_half")
+
+
+def _ratio_pair(full: Path, half: Path, work: Path, *, first: str) -> dict:
+    """One measurement of the ratio: `python -m analysis measure` on one core at the full and the
+    half size (`first` goes first), each followed by VADER alone on its distinct sentences; the
+    wall times, the ratio (NaN when VADER's difference is not positive, as on a corpus of a few
+    articles, too small to rise above timing noise) and the sentence scores that differ."""
+    timed, mismatches = {}, 0
+    for name in (first, "half" if first == "full" else "full"):
+        out = work / f"out-{name}"
+        path = full if name == "full" else half
+        timed[f"measure_1core_{name}"] = _run(_measure_cli(path, out, work / f"cache-{name}"), pinned=True)["wall"]
+        vader = json.loads(_run(_child("--vader", str(out)), pinned=True)["stdout"])
+        timed[f"vader_{name}"] = vader["seconds"]
+        mismatches += vader["mismatches"]
+    vader_extra = timed["vader_full"] - timed["vader_half"]
+    measure_extra = timed["measure_1core_full"] - timed["measure_1core_half"]
+    return {**timed, "ratio": measure_extra / vader_extra if vader_extra > 0 else math.nan, "mismatches": mismatches}
+
+
 def bench_size(table: pd.DataFrame, *, label: str, work: Path, workers: int, repeats: int,
                echo=print) -> dict:
     """Every figure of one benchmark row for one article table (see the module docstring)."""
@@ -242,23 +267,24 @@ def bench_size(table: pd.DataFrame, *, label: str, work: Path, workers: int, rep
              f"{run['wall']:.1f} s, peak {run['peak_mb']:.0f} MB")
         return run
 
-    many = [cold(workers, i, pinned=False) for i in range(repeats)]
-    cached = _run(_child("--measure", {"table": str(full), "out": str(work / "out-cached"),
-                                       "cache": str(work / f"cache-{workers}-0"), "workers": workers}))
-    echo(f"  {label}: re-run on the cache: {cached['wall']:.1f} s")
-    one = [cold(1, i, pinned=True) for i in range(repeats)]
-    # The ratio: `python -m analysis measure` on one core, full minus half, over VADER alone likewise.
-    timed, mismatches = {}, 0
-    for name, path in (("full", full), ("half", half)):
-        out = work / f"out-cli-{name}"
-        timed[f"measure_1core_{name}"] = _run(_measure_cli(path, out, work / f"cache-cli-{name}"), pinned=True)["wall"]
-        vader = json.loads(_run(_child("--vader", str(out)), pinned=True)["stdout"])
-        timed[f"vader_{name}"] = vader["seconds"]
-        mismatches += vader["mismatches"]
-    # A corpus too small for VADER's difference to rise above timing noise has no ratio (NaN).
-    vader_extra = timed["vader_full"] - timed["vader_half"]
-    ratio = (timed["measure_1core_full"] - timed["measure_1core_half"]) / vader_extra if vader_extra > 0 else math.nan
-    echo(f"  {label}: ratio {ratio:.2f}")
+    # Interleaved, so that a host whose speed drifts during the benchmark (it does: docs/benchmark.md)
+    # slows both sides of each comparison alike: run i of `workers` processes next to run i of one
+    # worker, which goes first alternating; likewise the ratio's full and half size.
+    many, one, pairs = [], [], []
+    for i in range(repeats):
+        for n_workers in ((workers, 1) if i % 2 == 0 else (1, workers)):
+            (many if n_workers == workers else one).append(cold(n_workers, i, pinned=n_workers == 1))
+        if i == 0:
+            cached = _run(_child("--measure", {"table": str(full), "out": str(work / "out-cached"),
+                                               "cache": str(work / f"cache-{workers}-0"), "workers": workers}))
+            echo(f"  {label}: re-run on the cache: {cached['wall']:.1f} s")
+        pairs.append(_ratio_pair(full, half, work / f"ratio-{i}", first="full" if i % 2 == 0 else "half"))
+        echo(f"  {label}: ratio {pairs[-1]['ratio']:.2f}")
+    # The ratio: the median of the pairs' (NaN if any is); the times shown are the pair's closest to it.
+    ratios = [p["ratio"] for p in pairs]
+    ratio = math.nan if any(math.isnan(r) for r in ratios) else statistics.median(ratios)
+    timed = pairs[0] if math.isnan(ratio) else min(pairs, key=lambda p: abs(p["ratio"] - ratio))
+    mismatches = sum(p["mismatches"] for p in pairs)
     walls, ones = [r["wall"] for r in many], [r["wall"] for r in one]
     median, median_one = statistics.median(walls), statistics.median(ones)
     typical = min(many, key=lambda r: abs(r["wall"] - median))
@@ -268,7 +294,9 @@ def bench_size(table: pd.DataFrame, *, label: str, work: Path, workers: int, rep
            "mb_per_s": mb / median, "peak_memory_mb": max(r["peak_mb"] for r in many + one),
            **{f"us_per_sentence_{s}": 1e6 * typical["stages"].get(s, 0.0) / typical["sentences"] for s in STAGES},
            "seconds_1_worker": median_one, "seconds_1_worker_min": min(ones), "seconds_1_worker_max": max(ones),
-           "speedup": median_one / median, **timed, "ratio": ratio, "cached_seconds": cached["wall"],
+           "speedup": median_one / median, **{k: timed[k] for k in RATIO_TIMES}, "ratio": ratio,
+           "ratio_min": min(ratios) if not math.isnan(ratio) else math.nan,
+           "ratio_max": max(ratios) if not math.isnan(ratio) else math.nan, "cached_seconds": cached["wall"],
            "cached_share": cached["wall"] / median, "vader_mismatches": mismatches}
     shutil.rmtree(work, ignore_errors=True)
     return row
@@ -333,7 +361,8 @@ def report(table: pd.DataFrame, figures: pd.DataFrame) -> str:
     biggest = table.iloc[-1]
     lines += [
         "targets (largest corpus):",
-        f"  ratio <= 1.5 (stretch 1.25): {biggest['ratio']:.2f}",
+        (f"  ratio <= 1.5 (stretch 1.25): {biggest['ratio']:.2f} (median of {biggest['runs']}; "
+         f"{biggest['ratio_min']:.2f}-{biggest['ratio_max']:.2f})"),
         (f"  {biggest['workers']} workers >= 1.7x one: {biggest['speedup']:.2f}x (median of {biggest['runs']}; "
          f"{biggest['workers']} workers {biggest['seconds_min']:.1f}-{biggest['seconds_max']:.1f} s, "
          f"one {biggest['seconds_1_worker_min']:.1f}-{biggest['seconds_1_worker_max']:.1f} s)"),

@@ -3,6 +3,9 @@ every figure issue 11 asks for (timings themselves are not asserted: they belong
 
 from __future__ import annotations
 
+import statistics
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -86,6 +89,60 @@ def test_the_benchmark_table_has_every_figure_the_issue_asks_for(tmp_path):
     for target in ("ratio <= 1.5", "workers >= 1.7x", "linear", "peak memory", "cached re-run", "machine:"):
         assert target in text
     assert bench.linearity(table) is None  # needs three sizes
+
+
+def test_runs_are_interleaved_and_the_ratio_is_the_median_of_its_pairs(articles, tmp_path, monkeypatch):
+    """A host that slows during the benchmark must slow both sides of each comparison: the one-worker
+    runs alternate with the multi-worker runs, the ratio's full and half size alternate which goes
+    first, and the ratio reported is the median of the pairs with the times of the pair at it. The
+    processes are stood in for by a recorder whose wall times grow run by run (a drifting host)."""
+    import json
+
+    log = []
+
+    def fake_run(command, *, pinned=False):
+        log.append(command)
+        wall = float(len(log))  # every run slower than the one before
+        if command[2] == "analysis.bench" and command[3] == "--measure":
+            workers = json.loads(command[4])["workers"]
+            kind = "cold, cached" if "out-cached" in command[4] else f"cold {workers}"
+            log[-1] = (kind, pinned)
+            stdout = json.dumps({"stages": {"corpus": 1.0}, "sentences": 10, "distinct": 9, "reused": []})
+        elif command[2] == "analysis.bench":
+            log[-1] = ("vader", pinned)
+            # VADER's time likewise drifts; the half size's is a third of the full size's
+            stdout = json.dumps({"seconds": wall / (3 if "out-half" in command[4] else 1), "distinct": 9,
+                                 "mismatches": 0})
+        else:
+            log[-1] = ("measure " + Path(command[4]).stem, pinned)
+            stdout = ""
+        return {"wall": wall, "peak_mb": 1.0, "stdout": stdout}
+
+    monkeypatch.setattr(bench, "_run", fake_run)
+    row = bench.bench_size(articles.iloc[:20], label="t", work=tmp_path / "w", workers=2, repeats=3,
+                           echo=lambda _: None)
+    cold = [kind for kind, _ in log if kind.startswith("cold ")]
+    assert cold == ["cold 2", "cold 1", "cold 1", "cold 2", "cold 2", "cold 1"]
+    assert all(pinned for kind, pinned in log if kind in ("cold 1", "vader") or kind.startswith("measure"))
+    sizes = [kind.split()[1] for kind, _ in log if kind.startswith("measure")]
+    assert sizes == ["articles", "half", "half", "articles", "articles", "half"]  # full first, then alternating
+    assert [kind for kind, _ in log].count("cold, cached") == 1
+    # Each pair's ratio from the recorded walls (the log position + 1 is each run's wall time).
+    walls = {}
+    for i, (kind, _) in enumerate(log):
+        walls.setdefault(kind, []).append(float(i + 1))
+    pair_ratios = []
+    for k in range(3):
+        m_full, m_half = walls["measure articles"][k], walls["measure half"][k]
+        v_full = m_full + 1  # VADER runs right after its measure
+        v_half = (m_half + 1) / 3
+        pair_ratios.append((m_full - m_half) / (v_full - v_half))
+    assert row["ratio"] == pytest.approx(sorted(pair_ratios)[1])
+    assert (row["ratio_min"], row["ratio_max"]) == (pytest.approx(min(pair_ratios)), pytest.approx(max(pair_ratios)))
+    at_median = pair_ratios.index(sorted(pair_ratios)[1])
+    assert row["measure_1core_full"] == walls["measure articles"][at_median]
+    assert row["seconds"] == statistics.median(walls["cold 2"]) and row["seconds_1_worker"] == statistics.median(
+        walls["cold 1"])
 
 
 def test_bench_rejects_a_size_too_small_to_halve(capsys):
