@@ -459,7 +459,7 @@ def duplicate_pairs(documents: pd.DataFrame, signatures: dict) -> pd.DataFrame:
     with cyclic_gc_paused():  # the index's many small sets hold no cycles; scanning them grew with the corpus
         for doc_id, sig in minhashes.items():
             lsh.insert(doc_id, sig)
-    info = documents.set_index("doc_id")
+    info = _copy_rule_keys(documents)
     pairs = []
     for doc_id in sorted(minhashes):
         for other in sorted(lsh.query(minhashes[doc_id])):
@@ -506,14 +506,27 @@ def resolve_chains(original_of: dict) -> dict:
     return roots
 
 
-def _which_is_copy(info: pd.DataFrame, a: str, b: str) -> tuple[str, str]:
-    """The contract's rule: original_outlet naming the other's outlet, else later published, else larger id."""
-    key = normalise_line
-    if key(info.at[a, "original_outlet"]) and key(info.at[a, "original_outlet"]) == key(info.at[b, "outlet"]):
+def _copy_rule_keys(documents: pd.DataFrame) -> dict[str, dict]:
+    """What `_which_is_copy` compares, per document: its outlet and original_outlet normalised (each
+    distinct name once) and its published date, as dicts keyed by doc_id."""
+    def normalised(column: str) -> dict:
+        values = documents[column].tolist()
+        key_of = {value: normalise_line(value) if isinstance(value, str) else value for value in set(values)}
+        return dict(zip(documents["doc_id"].tolist(), (key_of[v] for v in values)))
+
+    return {"outlet": normalised("outlet"), "original_outlet": normalised("original_outlet"),
+            "published": dict(zip(documents["doc_id"].tolist(), documents["published"].tolist()))}
+
+
+def _which_is_copy(info: dict[str, dict], a: str, b: str) -> tuple[str, str]:
+    """The contract's rule: original_outlet naming the other's outlet, else later published, else larger id.
+    `info`: `_copy_rule_keys` of the documents."""
+    outlet, original_outlet = info["outlet"], info["original_outlet"]
+    if original_outlet[a] and original_outlet[a] == outlet[b]:
         return a, b
-    if key(info.at[b, "original_outlet"]) and key(info.at[b, "original_outlet"]) == key(info.at[a, "outlet"]):
+    if original_outlet[b] and original_outlet[b] == outlet[a]:
         return b, a
-    pub_a, pub_b = info.at[a, "published"], info.at[b, "published"]
+    pub_a, pub_b = info["published"][a], info["published"][b]
     if pub_a and pub_b and pub_a != pub_b:
         return (a, b) if pub_a > pub_b else (b, a)
     return (a, b) if a > b else (b, a)

@@ -118,6 +118,30 @@ def test_wsws_paragraphs_split_mid_sentence_are_rejoined_and_reported(seeds, doc
     assert "New York Times reported" in text and "The Times' article" in text  # emphasis dropped, words kept
 
 
+@pytest.mark.parametrize("rows, copy", [
+    # original_outlet naming the other's outlet decides, even against the dates (names compared
+    # normalised: case and punctuation aside)
+    ([("a", "Blog", "the new york times.", "2018-09-08"), ("b", "The New York Times", "", "2018-09-09")], "a"),
+    ([("a", "The New York Times", "", "2018-09-09"), ("b", "Blog", "The New York Times", "2018-09-08")], "b"),
+    # else the later published
+    ([("a", "Blog", "", "2018-09-09"), ("b", "Other blog", "", "2018-09-08")], "a"),
+    ([("a", "Blog", "", "2018-09-08"), ("b", "Other blog", "", "2018-09-09")], "b"),
+    # an empty original_outlet names no outlet, not even one that normalises to nothing
+    ([("a", "—", "", "2018-09-09"), ("b", "Blog", "", "2018-09-08")], "a"),
+    # else (a date missing, or the same) the larger id
+    ([("a", "Blog", "", ""), ("b", "Other blog", "", "2018-09-08")], "b"),
+    ([("b", "Blog", "", "2018-09-08"), ("a", "Other blog", "", "2018-09-08")], "b"),
+])
+def test_which_of_two_identical_bodies_is_the_copy_follows_the_contracts_rule(docs, rows, copy):
+    from analysis.corpus import find_duplicates
+
+    body = docs.loc["002", "clean_text"]  # the Times story, the same body under both ids
+    documents = pd.DataFrame(rows, columns=["doc_id", "outlet", "original_outlet", "published"])
+    found = find_duplicates(documents, {doc_id: body for doc_id in documents["doc_id"]})
+    assert found[["doc_id", "duplicate_of"]].values.tolist() == [[copy, "b" if copy == "a" else "a"]]
+    assert found["duplicate_similarity"].tolist() == [1.0]
+
+
 def test_the_repost_body_is_a_copy_of_the_times_and_its_added_lines_stay(seeds, docs):
     assert docs.loc["000", "duplicate_of"] == "002"
     assert docs.loc["000", "duplicate_similarity"] >= 0.95
