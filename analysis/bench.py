@@ -284,6 +284,7 @@ def bench_size(table: pd.DataFrame, *, label: str, work: Path, workers: int, rep
     ratios = [p["ratio"] for p in pairs]
     ratio = math.nan if any(math.isnan(r) for r in ratios) else statistics.median(ratios)
     timed = pairs[0] if math.isnan(ratio) else min(pairs, key=lambda p: abs(p["ratio"] - ratio))
+    ratio_min, ratio_max = (math.nan, math.nan) if math.isnan(ratio) else (min(ratios), max(ratios))
     mismatches = sum(p["mismatches"] for p in pairs)
     walls, ones = [r["wall"] for r in many], [r["wall"] for r in one]
     median, median_one = statistics.median(walls), statistics.median(ones)
@@ -295,8 +296,7 @@ def bench_size(table: pd.DataFrame, *, label: str, work: Path, workers: int, rep
            **{f"us_per_sentence_{s}": 1e6 * typical["stages"].get(s, 0.0) / typical["sentences"] for s in STAGES},
            "seconds_1_worker": median_one, "seconds_1_worker_min": min(ones), "seconds_1_worker_max": max(ones),
            "speedup": median_one / median, **{k: timed[k] for k in RATIO_TIMES}, "ratio": ratio,
-           "ratio_min": min(ratios) if not math.isnan(ratio) else math.nan,
-           "ratio_max": max(ratios) if not math.isnan(ratio) else math.nan, "cached_seconds": cached["wall"],
+           "ratio_min": ratio_min, "ratio_max": ratio_max, "cached_seconds": cached["wall"],
            "cached_share": cached["wall"] / median, "vader_mismatches": mismatches}
     shutil.rmtree(work, ignore_errors=True)
     return row

@@ -509,13 +509,15 @@ def resolve_chains(original_of: dict) -> dict:
 def _copy_rule_keys(documents: pd.DataFrame) -> dict[str, dict]:
     """What `_which_is_copy` compares, per document: its outlet and original_outlet normalised (each
     distinct name once) and its published date, as dicts keyed by doc_id."""
+    doc_ids = documents["doc_id"].tolist()
+
     def normalised(column: str) -> dict:
         values = documents[column].tolist()
-        key_of = {value: normalise_line(value) if isinstance(value, str) else value for value in set(values)}
-        return dict(zip(documents["doc_id"].tolist(), (key_of[v] for v in values)))
+        key_of = {value: normalise_line(value) for value in set(values)}
+        return dict(zip(doc_ids, (key_of[v] for v in values)))
 
     return {"outlet": normalised("outlet"), "original_outlet": normalised("original_outlet"),
-            "published": dict(zip(documents["doc_id"].tolist(), documents["published"].tolist()))}
+            "published": dict(zip(doc_ids, documents["published"].tolist()))}
 
 
 def _which_is_copy(info: dict[str, dict], a: str, b: str) -> tuple[str, str]:
