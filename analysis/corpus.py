@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import copy
 import functools
-import gc
 import re
 import unicodedata
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -452,24 +450,16 @@ def duplicate_pairs(documents: pd.DataFrame, signatures: dict) -> pd.DataFrame:
 
     `signatures`: doc_id -> (shingle hashes, MinHash or None) from `body_signature`.
     """
-    from datasketch import MinHashLSH
-
-    lsh = MinHashLSH(threshold=0.5, num_perm=MINHASH_PERMUTATIONS)
-    minhashes = {doc_id: sig for doc_id, (_, sig) in sorted(signatures.items()) if sig is not None}
-    with cyclic_gc_paused():  # the index's many small sets hold no cycles; scanning them grew with the corpus
-        for doc_id, sig in minhashes.items():
-            lsh.insert(doc_id, sig)
+    doc_ids = sorted(doc_id for doc_id, (_, sig) in signatures.items() if sig is not None)
+    hashvalues = np.array([signatures[doc_id][1].hashvalues for doc_id in doc_ids], dtype=np.uint64)
     info = _copy_rule_keys(documents)
     pairs = []
-    for doc_id in sorted(minhashes):
-        for other in sorted(lsh.query(minhashes[doc_id])):
-            if other <= doc_id:
-                continue
-            copy, original = _which_is_copy(info, doc_id, other)
-            a, b = signatures[copy][0], signatures[original][0]
-            similarity = len(np.intersect1d(a, b, assume_unique=True)) / len(a)
-            if similarity >= DUPLICATE_THRESHOLD:
-                pairs.append((copy, original, round(float(similarity), 6)))
+    for first, second in lsh_candidates(hashvalues.reshape(len(doc_ids), MINHASH_PERMUTATIONS)):
+        copy, original = _which_is_copy(info, doc_ids[first], doc_ids[second])
+        a, b = signatures[copy][0], signatures[original][0]
+        similarity = len(np.intersect1d(a, b, assume_unique=True)) / len(a)
+        if similarity >= DUPLICATE_THRESHOLD:
+            pairs.append((copy, original, round(float(similarity), 6)))
     result = pd.DataFrame(pairs, columns=["doc_id", "duplicate_of", "duplicate_similarity"])
     # keep the most similar original for each copy, then resolve chains to the root original
     result = result.sort_values(["doc_id", "duplicate_similarity", "duplicate_of"], ascending=[True, False, True])
@@ -478,17 +468,27 @@ def duplicate_pairs(documents: pd.DataFrame, signatures: dict) -> pd.DataFrame:
     return result[result["doc_id"] != result["duplicate_of"]].reset_index(drop=True)
 
 
-@contextmanager
-def cyclic_gc_paused():
-    """Python's cycle collector off while a block builds many small objects without cycles (each
-    collection would scan every object the process holds); on again afterwards, as it was."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+def lsh_candidates(hashvalues: np.ndarray) -> list[tuple[int, int]]:
+    """The candidate pairs of MinHash LSH: (i, j), i < j, rows of `hashvalues` (one MinHash a row)
+    equal in every value of at least one band. The bands (their number and width for a 0.5 threshold)
+    are datasketch's `MinHashLSH`'s, so the pairs are those its index gives; found with one sort per
+    band rather than Python objects for every document and band. Sorted."""
+    from datasketch import MinHashLSH
+
+    rows = np.arange(len(hashvalues))
+    found = []
+    for start, end in MinHashLSH(threshold=0.5, num_perm=hashvalues.shape[1]).hashranges:
+        band = np.ascontiguousarray(hashvalues[:, start:end])
+        _, bucket = np.unique(band.view(np.dtype((np.void, band.itemsize * (end - start)))).ravel(),
+                              return_inverse=True)
+        shared = pd.DataFrame({"bucket": bucket.ravel(), "row": rows})
+        shared = shared[shared.duplicated("bucket", keep=False)]
+        same = shared.merge(shared, on="bucket")
+        found.append(same.loc[same["row_x"] < same["row_y"], ["row_x", "row_y"]])
+    if not found:
+        return []
+    candidates = pd.concat(found, ignore_index=True).drop_duplicates().sort_values(["row_x", "row_y"])
+    return list(zip(candidates["row_x"].tolist(), candidates["row_y"].tolist()))
 
 
 def resolve_chains(original_of: dict) -> dict:

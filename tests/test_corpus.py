@@ -14,12 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.corpus import (
+    MINHASH_PERMUTATIONS,
     CorpusError,
+    _minhash_options,
     _shingle_hashes,
     _word_hash,
     apply_grouping,
     clean_document,
     load_rules,
+    lsh_candidates,
     normalise_line,
     resolve_chains,
     to_raw_offsets,
@@ -349,3 +352,29 @@ def test_copy_chains_resolve_to_the_root_original_as_with_one_round_per_copy(tar
     assert roots == _one_round_per_copy(original_of)
     if acyclic:
         assert not set(roots.values()) & set(roots), "a root original is itself a copy"
+
+
+def _datasketch_candidates(hashvalues: np.ndarray) -> list[tuple[int, int]]:
+    """The candidate pairs of datasketch's own MinHashLSH index (every row inserted, then each queried),
+    the reference for `lsh_candidates`."""
+    from datasketch import MinHash, MinHashLSH
+
+    lsh = MinHashLSH(threshold=0.5, num_perm=hashvalues.shape[1])
+    options = _minhash_options()
+    minhashes = [MinHash(num_perm=hashvalues.shape[1], seed=1, hashvalues=row, **options) for row in hashvalues]
+    for i, minhash in enumerate(minhashes):
+        lsh.insert(i, minhash)
+    return sorted((i, j) for i, minhash in enumerate(minhashes) for j in lsh.query(minhash) if i < j)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(0, 30), st.integers(1, 4), st.integers(0, 2**32))
+def test_lsh_candidates_are_the_pairs_datasketchs_index_gives(rows, alphabet, seed):
+    """Rows drawn from a few values agree on whole bands often (copies, near-copies) and not at all."""
+    rng = np.random.default_rng(seed)
+    hashvalues = rng.integers(0, alphabet + 1, size=(rows, MINHASH_PERMUTATIONS), dtype=np.uint64)
+    copies = rng.integers(0, max(rows, 1), size=rows // 3)
+    hashvalues[rng.integers(0, max(rows, 1), size=len(copies))] = hashvalues[copies]  # exact copies too
+    hashvalues[:, ::7] += rng.integers(0, 2**31, size=(rows, len(range(0, MINHASH_PERMUTATIONS, 7))),
+                                       dtype=np.uint64) * (rng.random((rows, 1)) < 0.5)  # some rows unlike any
+    assert lsh_candidates(hashvalues) == _datasketch_candidates(hashvalues)

@@ -226,15 +226,22 @@ def test_spilled_parts_free_their_disk_once_written_and_refuse_a_short_table(tmp
     for position in (2, 1, 0):
         spilled.add(position, part)
     assert len(list((tmp_path / "parts").glob("*.arrow"))) == 3  # spilled as they came
-    real_take = spilled._take
+    real_take, taken = spilled._take, []
 
-    def take(arrow, dtypes, file):  # each part's file is gone once it is written
-        assert len(list((tmp_path / "parts").glob("*.arrow"))) == 3 - int(file.name.split("-")[1])
-        real_take(arrow, dtypes, file)
+    def take(file, dtypes):  # the files of the parts before this one are gone once written
+        position = int(file.name.split("-")[1])
+        assert len(list((tmp_path / "parts").glob("*.arrow"))) == 3 - position
+        taken.append(position)
+        real_take(file, dtypes)
 
     spilled._take = take
+    assert spilled.finish(3).rows == 3
+    assert taken == [0, 1, 2] and not (tmp_path / "parts").exists()
+    short = SpilledParts(tmp_path / "short", tmp_path / "short.parquet")
+    for position in (0, 1, 2):
+        short.add(position, part)
     with pytest.raises(ValueError, match=r"part\(s\) \[3\] of 4 never added"):
-        spilled.finish(4)
+        short.finish(4)
 
 
 def test_a_stored_table_whose_file_is_gone_leaves_no_partial_csv(tmp_path):
