@@ -167,7 +167,8 @@ def cmd_bench(args) -> int:
     if any(n < 2 for n in sizes):
         raise ValueError(f"--sizes {args.sizes!r}: every size must be at least 2 articles")
     mapping = {f"{n}_col": getattr(args, f"{n}_col") for n in ("text", "outlet", "id", "date", "title", "group")}
-    table, figures = bench.run(args.path, sizes=sizes, workers=args.workers, repeats=args.repeats, seed=args.seed,
+    table, figures = bench.run(args.path, sizes=sizes, workers=args.workers, repeats=args.repeats,
+                               ratio_repeats=args.ratio_repeats, seed=args.seed,
                                out=args.out, mapping=mapping, echo=lambda line: print(line, file=sys.stderr))
     print(bench.report(table, figures))
     return 0
@@ -202,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sizes", default="1000,10000,100000", help="synthetic corpus sizes in articles")
     bench.add_argument("--workers", type=int, default=2, help="worker processes of the timed runs")
     bench.add_argument("--repeats", type=int, default=3, help="cold runs per size and worker count (median shown)")
+    bench.add_argument("--ratio-repeats", type=int, default=None,
+                       help="times the ratio is measured per size (default: --repeats; 0: not measured)")
     bench.add_argument("--seed", type=int, default=0, help="seed of the synthetic corpora")
     bench.add_argument("--out", help="folder for bench.csv and bench_corpus.csv")
     for name in ("text", "outlet", "id", "date", "title", "group"):

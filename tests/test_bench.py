@@ -3,6 +3,7 @@ every figure issue 11 asks for (timings themselves are not asserted: they belong
 
 from __future__ import annotations
 
+import math
 import statistics
 from pathlib import Path
 
@@ -143,6 +144,41 @@ def test_runs_are_interleaved_and_the_ratio_is_the_median_of_its_pairs(articles,
     assert row["measure_1core_full"] == walls["measure articles"][at_median]
     assert row["seconds"] == statistics.median(walls["cold 2"]) and row["seconds_1_worker"] == statistics.median(
         walls["cold 1"])
+
+
+def test_the_ratio_can_be_left_out_and_then_reports_nothing_it_did_not_measure(articles, tmp_path, monkeypatch):
+    """With ratio_repeats=0 (the speed-up's three runs at 100,000 articles without the ratio's two
+    hours), no ratio or VADER run is made, and the row and the report say the ratio and VADER's
+    scores were not measured rather than showing a ratio or '0 mismatches'."""
+    import json
+
+    log = []
+
+    def fake_run(command, *, pinned=False):
+        log.append(command)
+        if command[2] == "analysis.bench" and command[3] == "--measure":
+            stdout = json.dumps({"stages": {"corpus": 1.0}, "sentences": 10, "distinct": 9, "reused": []})
+        else:
+            stdout = json.dumps({"seconds": 1.0, "distinct": 9, "mismatches": 0})
+        return {"wall": float(len(log)), "peak_mb": 1.0, "stdout": stdout}
+
+    monkeypatch.setattr(bench, "_run", fake_run)
+    row = bench.bench_size(articles.iloc[:20], label="t", work=tmp_path / "w", workers=2, repeats=3,
+                           ratio_repeats=0, echo=lambda _: None)
+    assert len(log) == 7  # three cold runs of each kind and the cached re-run: no measure, no VADER
+    assert all(c[3] == "--measure" for c in log)
+    assert row["ratio_runs"] == 0 and math.isnan(row["ratio"]) and math.isnan(row["vader_mismatches"])
+    # walls are run numbers: 2 workers ran 1st, 5th and 6th, one worker 2nd, 4th and 7th (3rd: cached)
+    assert row["speedup"] == statistics.median([2.0, 4.0, 7.0]) / statistics.median([1.0, 5.0, 6.0])
+    table = pd.DataFrame([row], columns=bench.BENCH_COLUMNS)
+    text = bench.report(table, pd.DataFrame(columns=bench.FIGURE_COLUMNS))
+    assert "ratio <= 1.5 (stretch 1.25): not measured" in text
+    assert "not checked (no ratio run)" in text and "yes" not in text.split("vaderSentiment's")[1].splitlines()[0]
+    # and once more than the cold runs: one ratio pair per repeat, then the rest
+    log.clear()
+    row = bench.bench_size(articles.iloc[:20], label="t", work=tmp_path / "w2", workers=2, repeats=1,
+                           ratio_repeats=2, echo=lambda _: None)
+    assert row["ratio_runs"] == 2 and row["vader_mismatches"] == 0
 
 
 def test_bench_rejects_a_size_too_small_to_halve(capsys):
