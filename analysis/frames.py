@@ -6,10 +6,12 @@ taking the labels by code in Arrow does the same in one vectorised step, with th
 the same dtype. `contiguous` and `write_parquet`: the same table gives the same bytes whether it
 was concatenated from chunks or read back whole. `SpilledParts` and `StoredTable`: a table too
 large to hold, written part by part as its parts arrive and read back only when asked for.
+`map_from_disk`: text columns handed from this process's memory to a memory-mapped file.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -352,3 +354,46 @@ def _read_ipc(file: Path) -> pa.Table:
 def _read_file(file: Path) -> pa.Table:
     """A spilled part (Arrow IPC) or the head written before a fall-back (Parquet)."""
     return pq.read_table(file) if file.suffix == ".parquet" else _read_ipc(file)
+
+
+
+def map_from_disk(tables: list[tuple[pd.DataFrame, list[str]]], folder) -> bool:
+    """Hand the Arrow-backed string columns named for each table to memory-mapped files, in place:
+    each column becomes the same values (same dtype) read without copying from an Arrow IPC file in
+    `folder`, deleted at once (the mapping keeps it until the column goes). Their bytes then sit in
+    the system's page cache rather than in this process's memory: a forked worker's resident
+    memory does not count them (a fork copies the page tables of a process's own memory, not those
+    of a mapped file), and the system can drop them and read them again when short of memory.
+
+    Columns of other dtypes are left as they are. Returns False, changing nothing, where a mapped
+    file cannot be deleted (Windows) or a file cannot be written (the columns then stay held)."""
+    if os.name == "nt":
+        return False
+    wanted = [(table, name) for table, names in tables for name in names if _arrow_strings(table[name])]
+    if not wanted:
+        return False
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    mapped = []
+    try:
+        for table, name in wanted:
+            mapped.append(_through_mapped_file(table[name].array.__arrow_array__(), Path(folder)))
+    except OSError:
+        return False
+    for (table, name), values in zip(wanted, mapped):
+        table[name] = pd.Series(type(table[name].array)(values, dtype=table[name].dtype), index=table.index)
+    return True
+
+
+def _arrow_strings(column: pd.Series) -> bool:
+    return isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"
+
+
+def _through_mapped_file(values: pa.ChunkedArray, folder: Path) -> pa.ChunkedArray:
+    """`values` written to an Arrow IPC file and read back from its memory mapping (the file deleted)."""
+    file = folder / f"mapped-{uuid.uuid4().hex[:12]}.arrow"
+    try:
+        with pa.OSFile(str(file), "wb") as sink, pa.ipc.new_file(sink, pa.schema([("values", values.type)])) as out:
+            out.write_table(pa.table({"values": values}))
+        return pa.ipc.open_file(pa.memory_map(str(file))).read_all().column(0)
+    finally:
+        file.unlink(missing_ok=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import tempfile
 import uuid
 import warnings
 from collections.abc import ItemsView, ValuesView
@@ -43,7 +44,15 @@ from analysis.corpus import (
     read_folder,
 )
 from analysis.engine import ENGINES, Runner
-from analysis.frames import SpilledParts, StoredTable, concat_frames, contiguous, is_sorted, write_parquet_files
+from analysis.frames import (
+    SpilledParts,
+    StoredTable,
+    concat_frames,
+    contiguous,
+    is_sorted,
+    map_from_disk,
+    write_parquet_files,
+)
 from analysis.provenance import DATA_DIR, __version__, code_hash, file_sha256, file_version
 from analysis.tables import iter_table, table_kind
 from analysis.text import SENTENCE_COLUMNS, SPAN_COLUMNS
@@ -782,6 +791,7 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
     # The chunks (a second copy of the sentences and spans) are not needed by the later stages: held,
     # they would sit under the aggregates' peak and in every forked worker's resident memory.
     chunks.clear()
+    chunk_docs = None  # read by `each` only: let go, so that the texts it shares can be freed
     scores_inputs = {"text": text_key, "words": words_key, "mask": mask_words,
                      "vader": metadata.version("vaderSentiment")}
     scores_key, scores = run_stage(cache, log, "scores", scores_inputs,
@@ -798,10 +808,17 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
                         "units": hashlib.sha256(pd.util.hash_pandas_object(units, index=False).to_numpy()
                                                 .tobytes()).hexdigest(),
                         **{k: v for k, v in params.items() if k not in ("grouping", "mask")}}
-    _, aggregates = run_stage(cache, log, "aggregates", aggregate_inputs, lambda: _aggregates(
-        docs, spans, matches, words["word_totals"], words["term_counts"], scores, mentions["mentions"], runner=runner,
-        chunk_size=chunk_size, pair=pair, dedup=dedup, alpha_0=alpha_0, seed=seed, n_boot=n_boot, n_perm=n_perm,
-        doc_intervals=doc_intervals, spill=spill))
+
+    def compute_aggregates():
+        # The corpus's texts are not read from here on: handed to memory-mapped files, they are not held
+        # in this process's memory, nor counted again in each forked worker's (docs/benchmark.md).
+        map_from_disk([(docs, ["raw_text", "clean_text"]), (sentences, ["text"])], spill or tempfile.gettempdir())
+        return _aggregates(docs, spans, matches, words["word_totals"], words["term_counts"], scores,
+                           mentions["mentions"], runner=runner, chunk_size=chunk_size, pair=pair, dedup=dedup,
+                           alpha_0=alpha_0, seed=seed, n_boot=n_boot, n_perm=n_perm, doc_intervals=doc_intervals,
+                           spill=spill)
+
+    _, aggregates = run_stage(cache, log, "aggregates", aggregate_inputs, compute_aggregates)
     tables = {"matches": matches, "sentence_scores": scores, **aggregates}
     tables = {name: tables[name] for name in MEASURE_TABLES}
     record = provenance_record(corpus, lexicon_table, actor_table, params)

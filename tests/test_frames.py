@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.frames import categories_at, concat_frames, is_sorted, labels_at, positions
+from analysis.frames import categories_at, concat_frames, is_sorted, labels_at, map_from_disk, positions
 
 
 @given(st.lists(st.text(max_size=12), min_size=1, max_size=6, unique=True).flatmap(
@@ -255,3 +258,38 @@ def test_a_stored_table_whose_file_is_gone_leaves_no_partial_csv(tmp_path):
     with pytest.raises(FileNotFoundError, match="the file holding this table is gone"):
         write_tables({"estimates": stored}, tmp_path / "out", fmt="csv")
     assert not (tmp_path / "out" / "estimates.csv").exists()
+
+
+@given(st.lists(st.one_of(st.none(), st.text(max_size=30)), max_size=40), st.lists(st.text(max_size=5), max_size=5))
+def test_text_columns_mapped_from_disk_keep_every_value_and_dtype(values, others):
+    """Mapped columns hold the same values (missing ones too) with the same dtype and index; columns
+    of other dtypes are left as they were; no file is left in the folder."""
+    import tempfile
+
+    index = pd.RangeIndex(3, 3 + len(values))
+    table = pd.DataFrame({"text": pd.Series(values, dtype="str", index=index), "n": np.arange(len(values))},
+                         index=index)
+    other = pd.DataFrame({"text": pd.Series(others, dtype="str"), "kept": pd.Series(others, dtype=object)})
+    expected, expected_other = table.copy(), other.copy()
+    with tempfile.TemporaryDirectory() as folder:
+        assert map_from_disk([(table, ["text"]), (other, ["text", "kept"])], folder)
+        assert not list(Path(folder).iterdir())
+    pd.testing.assert_frame_equal(table, expected, check_exact=True)
+    pd.testing.assert_frame_equal(other, expected_other, check_exact=True)
+    assert other["kept"].dtype == object
+
+
+def test_text_columns_mapped_from_disk_leave_this_processs_memory(tmp_path):
+    """The point of mapping: the column's bytes are no longer in Arrow's memory pool (this process's
+    memory) but read from the mapped file, which the text still reads the same through."""
+    import gc
+
+    texts = [f"{i} " + "the officers met in secret " * 20 for i in range(5000)]  # about 2.7 MB
+    table = pd.DataFrame({"text": pd.Series(texts, dtype="str")})
+    gc.collect()
+    before = pa.total_allocated_bytes()
+    assert map_from_disk([(table, ["text"])], tmp_path)
+    gc.collect()
+    assert before - pa.total_allocated_bytes() >= sum(map(len, texts))
+    assert table["text"].tolist() == texts
+    assert not any(b.is_mutable for c in table["text"].array.__arrow_array__().chunks for b in c.buffers() if b)

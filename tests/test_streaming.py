@@ -119,3 +119,24 @@ def test_a_failed_run_leaves_no_output_folder_and_no_temporary_files(tmp_path, m
     with pytest.raises(RuntimeError, match="a contrast failed"):
         measure(SEEDS, **OPTIONS, out=tmp_path / "kept", fmt="parquet")
     assert (tmp_path / "kept").is_dir() and not list((tmp_path / "kept").iterdir())
+
+
+def test_the_corpus_texts_are_read_from_mapped_files_once_the_aggregates_start(tmp_path):
+    """Past VADER nothing reads the texts, so they leave the process's memory for mapped files (not
+    counted again in every forked worker): the measured corpus holds the same texts, the files are
+    gone from the cache, and a corpus whose texts are not Arrow strings is left as it was."""
+    from analysis.pipeline import load_corpus
+
+    loaded = load_corpus(SEEDS)
+    corpus = measure(SEEDS, **OPTIONS, cache_dir=tmp_path / "cache").corpus
+    for table, name in ((corpus.documents, "raw_text"), (corpus.documents, "clean_text"), (corpus.sentences, "text")):
+        buffers = [b for chunk in table[name].array.__arrow_array__().chunks for b in chunk.buffers() if b]
+        assert buffers and not any(b.is_mutable for b in buffers)  # read-only: the mapped file's pages
+    pd.testing.assert_frame_equal(corpus.documents.drop(columns="offset_map"),
+                                  loaded.documents.drop(columns="offset_map"), check_exact=True)
+    pd.testing.assert_frame_equal(corpus.sentences, loaded.sentences, check_exact=True)
+    assert not list((tmp_path / "cache").rglob("mapped-*"))
+    by_hand = load_corpus(SEEDS)
+    by_hand.documents["clean_text"] = by_hand.documents["clean_text"].astype(object)
+    measure(by_hand, **OPTIONS)
+    assert by_hand.documents["clean_text"].dtype == object
