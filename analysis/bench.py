@@ -275,6 +275,11 @@ def bench_size(table: pd.DataFrame, *, label: str, work: Path, workers: int, rep
     # slows both sides of each comparison alike: run i of `workers` processes next to run i of one
     # worker, which goes first alternating; likewise the ratio's full and half size.
     many, one, pairs = [], [], []
+
+    def ratio_pair(i: int) -> None:
+        pairs.append(_ratio_pair(full, half, work / f"ratio-{i}", first="full" if i % 2 == 0 else "half"))
+        echo(f"  {label}: ratio {pairs[-1]['ratio']:.2f}")
+
     for i in range(repeats):
         for n_workers in ((workers, 1) if i % 2 == 0 else (1, workers)):
             (many if n_workers == workers else one).append(cold(n_workers, i, pinned=n_workers == 1))
@@ -283,11 +288,9 @@ def bench_size(table: pd.DataFrame, *, label: str, work: Path, workers: int, rep
                                                "cache": str(work / f"cache-{workers}-0"), "workers": workers}))
             echo(f"  {label}: re-run on the cache: {cached['wall']:.1f} s")
         if i < ratio_repeats:
-            pairs.append(_ratio_pair(full, half, work / f"ratio-{i}", first="full" if i % 2 == 0 else "half"))
-            echo(f"  {label}: ratio {pairs[-1]['ratio']:.2f}")
+            ratio_pair(i)
     for i in range(repeats, ratio_repeats):  # more ratio pairs than cold runs
-        pairs.append(_ratio_pair(full, half, work / f"ratio-{i}", first="full" if i % 2 == 0 else "half"))
-        echo(f"  {label}: ratio {pairs[-1]['ratio']:.2f}")
+        ratio_pair(i)
     # The ratio: the median of the pairs' (NaN if any is, or if none was measured); the times shown are
     # the pair's closest to it.
     ratios = [p["ratio"] for p in pairs]

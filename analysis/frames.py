@@ -356,7 +356,6 @@ def _read_file(file: Path) -> pa.Table:
     return pq.read_table(file) if file.suffix == ".parquet" else _read_ipc(file)
 
 
-
 def map_from_disk(tables: list[tuple[pd.DataFrame, list[str]]], folder) -> bool:
     """Hand the Arrow-backed string columns named for each table to memory-mapped files, in place:
     each column becomes the same values (same dtype) read without copying from an Arrow IPC file in
@@ -394,6 +393,6 @@ def _through_mapped_file(values: pa.ChunkedArray, folder: Path) -> pa.ChunkedArr
     try:
         with pa.OSFile(str(file), "wb") as sink, pa.ipc.new_file(sink, pa.schema([("values", values.type)])) as out:
             out.write_table(pa.table({"values": values}))
-        return pa.ipc.open_file(pa.memory_map(str(file))).read_all().column(0)
+        return _read_ipc(file).column(0)  # uncompressed, so the buffers are the mapping's own pages
     finally:
         file.unlink(missing_ok=True)
