@@ -805,10 +805,11 @@ def group_differences(counts: pd.DataFrame, word_totals: pd.DataFrame, sentence_
     for df, name in ((counts, "counts"), (word_totals, "word_totals"), (sentence_scores, "sentence_scores")):
         _check_known_docs(df, name, doc_units)
     drop = dedup == "drop_copies"
-    ratios = [_rate_ratio(counts, word_totals, doc_units, drop_copies=drop, categories=categories),
-              _sentiment_ratio(sentence_scores, doc_units, drop_copies=drop, score_col=score_col)]
-    parts = [_difference_rows(r, side, keys=(group_a, group_b), n_boot=n_boot, seed=seed, confidence=confidence)
-             for r in ratios]
+    ratios = [lambda: _rate_ratio(counts, word_totals, doc_units, drop_copies=drop, categories=categories),
+              lambda: _sentiment_ratio(sentence_scores, doc_units, drop_copies=drop, score_col=score_col)]
+    # One ratio at a time (its per-row tables are the task's largest), each let go once summed.
+    parts = [_difference_rows(ratio(), side, keys=(group_a, group_b), n_boot=n_boot, seed=seed,
+                              confidence=confidence) for ratio in ratios]
     _permutation_pvalues(parts, keys=(group_a, group_b), n_perm=n_perm, seed=seed)
     return pd.concat([part[0][DIFFERENCE_COLUMNS] for part in parts], ignore_index=True)
 

@@ -6,11 +6,12 @@ taking the labels by code in Arrow does the same in one vectorised step, with th
 the same dtype. `contiguous` and `write_parquet`: the same table gives the same bytes whether it
 was concatenated from chunks or read back whole. `SpilledParts` and `StoredTable`: a table too
 large to hold, written part by part as its parts arrive and read back only when asked for.
-`map_from_disk`: text columns handed from this process's memory to a memory-mapped file.
+`map_from_disk`: columns handed from this process's memory to memory-mapped files.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import shutil
 import uuid
@@ -356,35 +357,91 @@ def _read_file(file: Path) -> pa.Table:
     return pq.read_table(file) if file.suffix == ".parquet" else _read_ipc(file)
 
 
-def map_from_disk(tables: list[tuple[pd.DataFrame, list[str]]], folder) -> bool:
-    """Hand the Arrow-backed string columns named for each table to memory-mapped files, in place:
-    each column becomes the same values (same dtype) read without copying from an Arrow IPC file in
-    `folder`, deleted at once (the mapping keeps it until the column goes). Their bytes then sit in
-    the system's page cache rather than in this process's memory: a forked worker's resident
-    memory does not count them (a fork copies the page tables of a process's own memory, not those
-    of a mapped file), and the system can drop them and read them again when short of memory.
+def map_from_disk(tables: list[tuple[pd.DataFrame, list[str] | None]], folder) -> bool:
+    """Hand the named columns of each table (None: every column) to memory-mapped files, in place:
+    each column becomes the same values (same dtype, same index) read from a file in `folder`,
+    deleted at once (the mapping keeps it until the column goes). Their bytes then sit in the
+    system's page cache rather than in this process's memory: a forked worker's resident memory
+    counts only the pages it reads (a fork copies the page tables of a process's own memory, not
+    those of a mapped file), and the system can drop them and read them again when short of memory.
 
-    Columns of other dtypes are left as they are. Returns False, changing nothing, where a mapped
-    file cannot be deleted (Windows) or a file cannot be written (the columns then stay held)."""
+    Arrow-backed strings are read from an Arrow IPC file (read-only, as Arrow's buffers always are);
+    NumPy numbers and booleans, and a categorical's codes, from a private mapping of their bytes:
+    writing to such a column copies the pages written, in this process only, and never the file.
+    Columns of other dtypes (objects, dates), empty ones and ones mapped already are left as they are.
+    Returns False, changing nothing, where a mapped file cannot be deleted (Windows) or a file cannot
+    be written (the columns then stay held), or where there is nothing to map."""
     if os.name == "nt":
         return False
-    wanted = [(table, name) for table, names in tables for name in names if _arrow_strings(table[name])]
+    wanted = [(table, name) for table, names in tables for name in (table.columns if names is None else names)
+              if (_arrow_strings(table[name]) or _numpy_values(table[name]) is not None)
+              and len(table) and not _mapped_already(table[name])]
     if not wanted:
         return False
-    Path(folder).mkdir(parents=True, exist_ok=True)
-    mapped = []
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    strings = [(table, name) for table, name in wanted if _arrow_strings(table[name])]
+    numbers = [(table, name) for table, name in wanted if not _arrow_strings(table[name])]
     try:
-        for table, name in wanted:
-            mapped.append(_through_mapped_file(table[name].array.__arrow_array__(), Path(folder)))
+        mapped_strings = [_through_mapped_file(table[name].array.__arrow_array__(), folder) for table, name in strings]
+        mapped_numbers = _arrays_through_mapped_file([_numpy_values(table[name]) for table, name in numbers], folder)
     except OSError:
         return False
-    for (table, name), values in zip(wanted, mapped):
+    for (table, name), values in zip(strings, mapped_strings):
         table[name] = pd.Series(type(table[name].array)(values, dtype=table[name].dtype), index=table.index)
+    for (table, name), values in zip(numbers, mapped_numbers):
+        dtype = table[name].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            values = pd.Categorical.from_codes(values, dtype=dtype, validate=False)
+        table[name] = pd.Series(values, index=table.index, copy=False)
     return True
 
 
 def _arrow_strings(column: pd.Series) -> bool:
     return isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"
+
+
+def _numpy_values(column: pd.Series) -> np.ndarray | None:
+    """The NumPy array holding a column of numbers or booleans (a categorical's: its codes), or None."""
+    values = column.array.codes if isinstance(column.dtype, pd.CategoricalDtype) else column.to_numpy(copy=False) \
+        if isinstance(column.dtype, np.dtype) else None
+    return values if values is not None and values.dtype.kind in "biuf" and values.ndim == 1 else None
+
+
+def _mapped_already(column: pd.Series) -> bool:
+    """Whether a column's values are read from a mapping already (so mapping them again is skipped):
+    Arrow buffers that are all immutable (Arrow's own allocations are mutable), or NumPy values on a
+    memory map."""
+    if _arrow_strings(column):
+        buffers = [b for chunk in column.array.__arrow_array__().chunks for b in chunk.buffers() if b is not None]
+        return bool(buffers) and not any(b.is_mutable for b in buffers)
+    base = _numpy_values(column)
+    while base is not None and not isinstance(base, mmap.mmap):
+        base = base.base if isinstance(base, np.ndarray) else getattr(base, "obj", None)
+    return base is not None
+
+
+def _arrays_through_mapped_file(arrays: list[np.ndarray], folder: Path) -> list[np.ndarray]:
+    """The arrays written one after another to a file and read back from its private memory mapping
+    (writable: a write copies the page, in this process only), the file deleted."""
+    if sum(a.nbytes for a in arrays) == 0:
+        return arrays
+    file = folder / f"mapped-{uuid.uuid4().hex[:12]}.bin"
+    try:
+        offsets, position = [], 0
+        with open(file, "wb") as out:
+            for values in arrays:
+                padding = -position % 64  # each array starts aligned
+                out.write(b"\0" * padding)
+                offsets.append(position + padding)
+                out.write(np.ascontiguousarray(values).view(np.uint8).data)
+                position += padding + values.nbytes
+        with open(file, "rb") as source:
+            mapping = mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_COPY)
+    finally:
+        file.unlink(missing_ok=True)
+    return [np.frombuffer(mapping, dtype=values.dtype, count=len(values), offset=offset)
+            for values, offset in zip(arrays, offsets)]
 
 
 def _through_mapped_file(values: pa.ChunkedArray, folder: Path) -> pa.ChunkedArray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import shutil
 import tempfile
 import uuid
@@ -33,6 +34,7 @@ from analysis.corpus import (
     EXCLUSION_COLUMNS,
     PARAGRAPH_COLUMNS,
     REPORT_COLUMNS,
+    CleanChunk,
     CorpusError,
     apply_grouping,
     clean_chunk,
@@ -187,8 +189,40 @@ def _chunk_size(chunk: dict) -> int:
 # The chunk functions: document-local, module level (so processes and Dask workers can run them),
 # and the same for every engine.
 
+@dataclass(frozen=True)
+class _CleanedOnDisk:
+    """A cleaned chunk kept in files between the cleaning and the duplicate pass: what the duplicate
+    index reads (each document's outlet and date, the body signatures) is held, the rest (documents,
+    cleaned texts and lines, body texts) is read back by the pass that needs it."""
+
+    chunk_file: Path  # (documents, cleaned), pickled
+    bodies_file: Path  # body_texts, pickled
+    info: pd.DataFrame
+    signatures: dict
+
+
+def _clean_to_disk(raw_docs: pd.DataFrame, *, rules, folder: Path) -> _CleanedOnDisk:
+    """`clean_chunk`, with its result written to files in `folder` (by the worker that cleaned it),
+    so that neither this process nor the duplicate pass's forked workers hold every cleaned chunk."""
+    chunk = clean_chunk(raw_docs, rules)
+    stem = folder / f"cleaned-{uuid.uuid4().hex[:12]}"
+    chunk_file, bodies_file = stem.with_suffix(".chunk"), stem.with_suffix(".bodies")
+    chunk_file.write_bytes(pickle.dumps((chunk.documents, chunk.cleaned), protocol=pickle.HIGHEST_PROTOCOL))
+    bodies_file.write_bytes(pickle.dumps(chunk.body_texts, protocol=pickle.HIGHEST_PROTOCOL))
+    return _CleanedOnDisk(chunk_file, bodies_file, chunk.documents[list(DUPLICATE_INFO)], chunk.signatures)
+
+
+def _read_cleaned(chunk) -> CleanChunk:
+    """A cleaned chunk, read back from its file if it was kept on disk (without its body texts and
+    signatures, which `finish_chunk` does not read)."""
+    if not isinstance(chunk, _CleanedOnDisk):
+        return chunk
+    documents, cleaned = pickle.loads(chunk.chunk_file.read_bytes())
+    return CleanChunk(documents, cleaned, {}, {})
+
+
 def _finish_chunk(chunk, *, duplicates, bodies) -> dict:
-    clean = finish_chunk(chunk, duplicates, bodies)
+    clean = finish_chunk(_read_cleaned(chunk), duplicates, bodies)
     docs = clean.documents
     docs["n_words"] = np.fromiter(map(text_model.count_words, docs["clean_text"].tolist()), dtype=np.int64,
                                   count=len(docs))
@@ -300,19 +334,31 @@ def _offset_maps_from_long(documents: pd.DataFrame, long: pd.DataFrame) -> list[
     return [part.reshape(-1, 3) for part in np.split(values, np.cumsum(counts)[:-1])]
 
 
-def _compute_corpus(path: Path, mapping: dict, rules, runner: Runner, chunk_size: int) -> dict:
+def _compute_corpus(path: Path, mapping: dict, rules, runner: Runner, chunk_size: int,
+                    folder: Path | None = None) -> dict:
+    """The corpus stage: cleaning in chunks, then the duplicate index over the whole corpus, then each
+    chunk finished. With `folder` (local workers), each cleaned chunk waits for the duplicate index in
+    files there (`_clean_to_disk`), rather than in this process's memory and every forked worker's."""
+    if folder is not None and runner.engine != "dask":  # dask's workers may not share this file system
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="framing-lens-clean-", dir=folder) as kept:
+            return _corpus_from_chunks(path, mapping, rules, runner, chunk_size, Path(kept))
+    return _corpus_from_chunks(path, mapping, rules, runner, chunk_size, None)
+
+
+def _corpus_from_chunks(path: Path, mapping: dict, rules, runner: Runner, chunk_size: int,
+                        kept: Path | None) -> dict:
     exclusions: list[dict] = []
-    chunks = runner.map(clean_chunk, _raw_chunks(path, mapping, chunk_size, exclusions), desc="clean",
-                        rules=load_rules(rules))
+    clean, options = (clean_chunk, {}) if kept is None else (_clean_to_disk, {"folder": kept})
+    chunks = runner.map(clean, _raw_chunks(path, mapping, chunk_size, exclusions), desc="clean",
+                        rules=load_rules(rules), **options)
     if not chunks:
         return {"documents": pd.DataFrame(), "exclusions": pd.DataFrame(exclusions, columns=EXCLUSION_COLUMNS)}
     # Corpus level: one duplicate index over every chunk's signatures.
-    info = pd.concat([c.documents[["doc_id", "outlet", "original_outlet", "published"]] for c in chunks],
-                     ignore_index=True)
+    info = pd.concat([_duplicate_info(c) for c in chunks], ignore_index=True)
     duplicates = duplicate_pairs(info, {d: s for c in chunks for d, s in c.signatures.items()})
-    needed = set(duplicates["duplicate_of"])
-    bodies = original_bodies(duplicates, {d: t for c in chunks for d, t in c.body_texts.items() if d in needed})
-    parts = runner.map(_finish_chunk, chunks, desc="duplicates", size=lambda c: len(c.documents), total=len(info),
+    bodies = original_bodies(duplicates, _needed_bodies(chunks, set(duplicates["duplicate_of"])))
+    parts = runner.map(_finish_chunk, chunks, desc="duplicates", size=lambda c: len(_duplicate_info(c)), total=len(info),
                        duplicates=duplicates, bodies=bodies)
     # The cleaned documents (their lines, body texts and signatures, as Python objects) are done with;
     # held, they would sit under the joins below, the stage's peak.
@@ -326,6 +372,24 @@ def _compute_corpus(path: Path, mapping: dict, rules, runner: Runner, chunk_size
             "exclusions": pd.DataFrame(exclusions, columns=EXCLUSION_COLUMNS)}
 
 
+DUPLICATE_INFO = ("doc_id", "outlet", "original_outlet", "published")  # what the duplicate index reads
+
+
+def _duplicate_info(chunk) -> pd.DataFrame:
+    return chunk.info if isinstance(chunk, _CleanedOnDisk) else chunk.documents[list(DUPLICATE_INFO)]
+
+
+def _needed_bodies(chunks: list, needed: set) -> dict[str, str]:
+    """The body texts of the documents in `needed`, from every chunk (read back, one at a time, from
+    the files of chunks kept on disk)."""
+    bodies = {}
+    for chunk in chunks:
+        texts = pickle.loads(chunk.bodies_file.read_bytes()) if isinstance(chunk, _CleanedOnDisk) else \
+            chunk.body_texts
+        bodies.update((d, t) for d, t in texts.items() if d in needed)
+    return bodies
+
+
 def _warn_exclusions(path: Path, exclusions: pd.DataFrame) -> None:
     reasons = exclusions["reason"].tolist()
     for reason in reasons[:WARN_EXCLUSIONS]:
@@ -336,8 +400,10 @@ def _warn_exclusions(path: Path, exclusions: pd.DataFrame) -> None:
 
 
 def _load(path, mapping: dict, *, grouping, rules, runner: Runner, cache: StageCache, log: StageLog,
-          chunk_size: int) -> Corpus:
-    """The corpus and text stages (each from the cache or computed), as a Corpus."""
+          chunk_size: int, mapped: Path) -> Corpus:
+    """The corpus and text stages (each from the cache or computed), as a Corpus. Each stage's tables
+    are handed to memory-mapped files in `mapped` (`map_from_disk`) once made: from then on they are
+    only read, and the next stage's forked workers count only the pages they read of them."""
     path = Path(path)
     if not path.exists():
         raise CorpusError(f"{path} does not exist; pass a folder with manifest.csv or an article table "
@@ -347,7 +413,7 @@ def _load(path, mapping: dict, *, grouping, rules, runner: Runner, cache: StageC
         if not mapping["text_col"] or not mapping["outlet_col"]:
             raise CorpusError(f"{path}: an article table needs --text-col and --outlet-col (text_col=, outlet_col=)")
     corpus_key, tables = run_stage(cache, log, "corpus", _hash_inputs(path, mapping, rules),
-                                   lambda: _compute_corpus(path, mapping, rules, runner, chunk_size))
+                                   lambda: _compute_corpus(path, mapping, rules, runner, chunk_size, mapped))
     _warn_exclusions(path, tables["exclusions"])
     documents = tables["documents"]
     if documents.empty:
@@ -355,6 +421,7 @@ def _load(path, mapping: dict, *, grouping, rules, runner: Runner, cache: StageC
                           + "; ".join(tables["exclusions"]["reason"]))
     documents["offset_map"] = _offset_maps_from_long(documents, tables["offset_maps"])
     paragraphs = tables["paragraphs"]
+    map_from_disk([(documents, None), (paragraphs, None), (tables["cleaning_report"], None)], mapped)
 
     def compute_text():
         chunks = document_chunks(documents[["doc_id", "clean_text"]], {"paragraphs": paragraphs}, chunk_size)
@@ -364,6 +431,7 @@ def _load(path, mapping: dict, *, grouping, rules, runner: Runner, cache: StageC
 
     text_key, text = run_stage(cache, log, "text", {"corpus": corpus_key}, compute_text)
     sentences = text["sentences"]
+    map_from_disk([(sentences, None), (text["spans"], None)], mapped)
     documents["n_sentences"] = documents["doc_id"].map(sentences.groupby("doc_id").size()).fillna(0).astype(int)
     documents["group"] = apply_grouping(documents, grouping)
     return Corpus(documents, paragraphs, sentences, text["spans"], tables["cleaning_report"], tables["exclusions"],
@@ -387,7 +455,7 @@ def load_corpus(path, *, text_col=None, outlet_col=None, id_col=None, date_col=N
     _check_chunk_size(chunk_size)
     with Runner(engine, workers, scheduler, progress) as runner:
         return _load(path, mapping, grouping=grouping, rules=rules, runner=runner, cache=StageCache(cache_dir),
-                     log=StageLog(), chunk_size=chunk_size)
+                     log=StageLog(), chunk_size=chunk_size, mapped=Path(tempfile.gettempdir()))
 
 
 def _check_chunk_size(chunk_size) -> None:
@@ -576,20 +644,30 @@ def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_unit
                                      alpha_0=alpha_0, dedup=dedup)
 
 
-def _document_parts(doc_ids: list, chunk_size: int, **tables: pd.DataFrame) -> list[dict]:
-    """The tables' rows cut into chunks of `chunk_size` documents of doc_ids (in that order), in one
-    pass over each table; rows keep their order within a chunk."""
+def _document_parts(doc_ids: list, chunk_size: int, *, folder=None, **tables: pd.DataFrame) -> list[dict]:
+    """The tables' rows cut into chunks of `chunk_size` documents of doc_ids (in that order); rows keep
+    their order within a chunk. Each table is put in chunk order once (not copied where it is in that
+    order already) and the chunks are slices of it, not copies; with `folder`, a table put in order is
+    handed to memory-mapped files there (`map_from_disk`), as a forked worker reads only its chunks."""
     chunk_of = pd.Series(np.arange(len(doc_ids)) // chunk_size, index=doc_ids)
-    parts = [{} for _ in range(-(-len(doc_ids) // chunk_size))]
+    n_parts = -(-len(doc_ids) // chunk_size)
+    parts = [{} for _ in range(n_parts)]
     for name, table in tables.items():
-        groups = dict(tuple(table.groupby(table["doc_id"].map(chunk_of).to_numpy(), sort=False))) if len(table) else {}
+        chunk = table["doc_id"].map(chunk_of).to_numpy(np.int64)
+        if (np.diff(chunk) < 0).any():
+            order = np.argsort(chunk, kind="stable")
+            table, chunk = table.take(order), chunk[order]
+            if folder is not None:
+                map_from_disk([(table, None)], folder)
+        bounds = np.searchsorted(chunk, np.arange(n_parts + 1))
         for i, part in enumerate(parts):
-            part[name] = groups.get(i, table.iloc[0:0])
+            part[name] = table.iloc[bounds[i]:bounds[i + 1]]
     return parts
 
 
 def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, runner: Runner, chunk_size: int, pair,
-                dedup, alpha_0, seed, n_boot, n_perm, doc_intervals, spill: Path | None = None) -> dict:
+                dedup, alpha_0, seed, n_boot, n_perm, doc_intervals, spill: Path | None = None,
+                mapped: Path | None = None) -> dict:
     """The corpus-level step: estimates, differences and distinctive terms from the combined counts,
     as independent tasks on the engine (`_aggregate_task`), joined in a fixed order. With `spill` (a
     folder), each part of the estimates is written there as it arrives and the estimates become one
@@ -598,9 +676,13 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
     # log-odds prior (the whole corpus) keeps them.
     doc_units = docs[["doc_id", "outlet", "group"]].assign(exclude_body=docs["duplicate_of"] != "")
     counts = measures.match_counts(matches)
+    # What only this step reads goes to mapped files too (`mapped`: where, or None), so that the forked
+    # workers do not each count it again.
+    if mapped is not None:
+        map_from_disk([(counts, None)], mapped)
     doc_ids = sorted(doc_units["doc_id"], key=str)  # document estimates come in this order
-    doc_parts = _document_parts(doc_ids, chunk_size, doc_units=doc_units, counts=counts, word_totals=word_totals,
-                                scores=scores)
+    doc_parts = _document_parts(doc_ids, chunk_size, folder=mapped, doc_units=doc_units, counts=counts,
+                                word_totals=word_totals, scores=scores)
     # With an empty mask (the default) the masked compound is the compound: its estimates are the plain
     # ones under the `_masked` measure names (same values, same keyed draws), not computed twice.
     masked_is_plain = np.array_equal(scores["compound_masked"].to_numpy(float).view(np.uint64),
@@ -721,7 +803,7 @@ def measure(corpus_or_path, *, out=None, lexicons=None, grouping=None, group_a=N
                     corpus.documents["group"] = apply_grouping(corpus.documents, grouping)
             else:
                 corpus = _load(corpus_or_path, mapping, grouping=grouping, rules=rules, runner=runner, cache=cache,
-                               log=log, chunk_size=chunk_size)
+                               log=log, chunk_size=chunk_size, mapped=Path(spill or tempfile.gettempdir()))
             results = _measure(corpus, runner, cache, log, lexicons=lexicons, grouping=grouping, group_a=group_a,
                                group_b=group_b, dedup=dedup, mask=mask, actors=actors, alpha_0=alpha_0, seed=seed,
                                n_boot=n_boot, n_perm=n_perm, doc_intervals=doc_intervals, chunk_size=chunk_size,
@@ -760,6 +842,11 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
     mask_words = _mask_words(mask)
     measures.score_sentences_masked(sentences.iloc[0:0], mask_words)  # checks the mask words
     text_key = corpus.text_key()
+    # Tables are handed to memory-mapped files once made (`_load` does so for a corpus it loads; this
+    # call for one built by hand): past that they are only read, and each stage's forked workers count
+    # only the pages they read of them (docs/benchmark.md).
+    folder = Path(spill or tempfile.gettempdir())
+    map_from_disk([(table, None) for table in (docs, corpus.paragraphs, sentences, spans)], folder)
     chunk_docs = docs[["doc_id", "clean_text", "offset_map", "title_prefix"]] if "title_prefix" in docs else \
         docs[["doc_id", "clean_text", "offset_map"]].assign(title_prefix=0)
     chunks = []  # cut when a stage first needs them (not at all when every stage is cached)
@@ -783,11 +870,14 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
         return {"mentions": _combine(parts, "mentions", sort=["doc_id", "start", "end"])}
 
     words_key, words = run_stage(cache, log, "words", {"text": text_key}, compute_words)
+    map_from_disk([(table, None) for table in words.values()], folder)
     matches_key, found = run_stage(cache, log, "matches", {"text": text_key, "lexicons": _lexicon_files(lexicons)},
                                    compute_matches)
+    map_from_disk([(found["matches"], None)], folder)
     actors_key, mentions = run_stage(cache, log, "actors",
                                      {"text": text_key, "actors": file_sha256(actors or actors_mod.DEFAULT_ACTORS)},
                                      compute_actors)
+    map_from_disk([(mentions["mentions"], None)], folder)
     # The chunks (a second copy of the sentences and spans) are not needed by the later stages: held,
     # they would sit under the aggregates' peak and in every forked worker's resident memory.
     chunks.clear()
@@ -810,13 +900,11 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
                         **{k: v for k, v in params.items() if k not in ("grouping", "mask")}}
 
     def compute_aggregates():
-        # The corpus's texts are not read from here on: handed to memory-mapped files, they are not held
-        # in this process's memory, nor counted again in each forked worker's (docs/benchmark.md).
-        map_from_disk([(docs, ["raw_text", "clean_text"]), (sentences, ["text"])], spill or tempfile.gettempdir())
+        map_from_disk([(scores, None)], folder)
         return _aggregates(docs, spans, matches, words["word_totals"], words["term_counts"], scores,
                            mentions["mentions"], runner=runner, chunk_size=chunk_size, pair=pair, dedup=dedup,
                            alpha_0=alpha_0, seed=seed, n_boot=n_boot, n_perm=n_perm, doc_intervals=doc_intervals,
-                           spill=spill)
+                           spill=spill, mapped=folder)
 
     _, aggregates = run_stage(cache, log, "aggregates", aggregate_inputs, compute_aggregates)
     tables = {"matches": matches, "sentence_scores": scores, **aggregates}

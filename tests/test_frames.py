@@ -272,7 +272,7 @@ def test_text_columns_mapped_from_disk_keep_every_value_and_dtype(values, others
     other = pd.DataFrame({"text": pd.Series(others, dtype="str"), "kept": pd.Series(others, dtype=object)})
     expected, expected_other = table.copy(), other.copy()
     with tempfile.TemporaryDirectory() as folder:
-        assert map_from_disk([(table, ["text"]), (other, ["text", "kept"])], folder)
+        assert map_from_disk([(table, ["text"]), (other, ["text", "kept"])], folder) == bool(values or others)
         assert not list(Path(folder).iterdir())
     pd.testing.assert_frame_equal(table, expected, check_exact=True)
     pd.testing.assert_frame_equal(other, expected_other, check_exact=True)
@@ -293,3 +293,48 @@ def test_text_columns_mapped_from_disk_leave_this_processs_memory(tmp_path):
     assert before - pa.total_allocated_bytes() >= sum(map(len, texts))
     assert table["text"].tolist() == texts
     assert not any(b.is_mutable for c in table["text"].array.__arrow_array__().chunks for b in c.buffers() if b)
+
+
+@given(st.lists(st.tuples(st.integers(-2**62, 2**62), st.floats(allow_nan=True), st.booleans(),
+                          st.sampled_from(["own", "quoted", "reported"])), max_size=40))
+def test_number_and_category_columns_mapped_from_disk_keep_their_values_and_can_be_written(rows):
+    """Numbers, booleans and a categorical's codes come back the same (dtype, index, NaN); mapping
+    again finds nothing left to map; a mapped column can still be written to, in that table only."""
+    import tempfile
+
+    index = pd.RangeIndex(7, 7 + len(rows))
+    table = pd.DataFrame({
+        "n": np.array([r[0] for r in rows], dtype=np.int64), "x": np.array([r[1] for r in rows], dtype=float),
+        "flag": np.array([r[2] for r in rows], dtype=bool),
+        "voice": pd.Categorical([r[3] for r in rows], categories=["own", "quoted", "reported"]),
+        "kept": pd.Series([str(r[0]) for r in rows], dtype=object)}, index=index)
+    expected = table.copy()
+    with tempfile.TemporaryDirectory() as folder:
+        assert map_from_disk([(table, None)], folder) == (len(rows) > 0)
+        assert not list(Path(folder).iterdir())
+        assert not map_from_disk([(table, None)], folder)  # every column is mapped already (or empty)
+    pd.testing.assert_frame_equal(table, expected, check_exact=True)
+    if rows:
+        other = table.copy(deep=False)
+        table.loc[index[0], "n"] = 5
+        table.loc[index[-1], "voice"] = "reported"
+        assert table.loc[index[0], "n"] == 5 and table.loc[index[-1], "voice"] == "reported"
+        pd.testing.assert_frame_equal(other, expected, check_exact=True)
+
+
+def test_number_columns_mapped_from_disk_leave_this_processs_memory(tmp_path):
+    """NumPy's allocations (traced by tracemalloc) fall by the columns' bytes once they are mapped."""
+    import gc
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        table = pd.DataFrame({"start": np.arange(1_000_000, dtype=np.int64), "share": np.linspace(0, 1, 1_000_000)})
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        assert map_from_disk([(table, None)], tmp_path)
+        gc.collect()
+        assert before - tracemalloc.get_traced_memory()[0] >= 15_900_000  # the 16 MB, less a few kB held
+    finally:
+        tracemalloc.stop()
+    assert table["start"].sum() == 999_999 * 1_000_000 // 2 and table["share"].iloc[-1] == 1.0

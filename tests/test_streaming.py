@@ -1,16 +1,23 @@
 """With a cache or `out`, the document estimates stream to disk part by part (docs/scaling.md): the
-table, its files and its CSV are those of the run that holds it whole, and it is read only when asked."""
+table, its files and its CSV are those of the run that holds it whole, and it is read only when asked.
+What waits between stages waits in files (cleaned chunks) or memory-mapped files (tables), with the
+same values."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from analysis import frames
+from analysis.engine import Runner
 from analysis.frames import StoredTable
-from analysis.pipeline import MEASURE_TABLES, measure
+from analysis.pipeline import MEASURE_TABLES, _compute_corpus, _document_parts, measure
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 # chunks of one document: five document parts per kind of estimate, masked twins among them
@@ -135,8 +142,44 @@ def test_the_corpus_texts_are_read_from_mapped_files_once_the_aggregates_start(t
     pd.testing.assert_frame_equal(corpus.documents.drop(columns="offset_map"),
                                   loaded.documents.drop(columns="offset_map"), check_exact=True)
     pd.testing.assert_frame_equal(corpus.sentences, loaded.sentences, check_exact=True)
+    for table, name in ((corpus.sentences, "start"), (corpus.spans, "end"), (corpus.documents, "n_words")):
+        assert frames._mapped_already(table[name])  # numbers too, from a private mapping
     assert not list((tmp_path / "cache").rglob("mapped-*"))
     by_hand = load_corpus(SEEDS)
     by_hand.documents["clean_text"] = by_hand.documents["clean_text"].astype(object)
     measure(by_hand, **OPTIONS)
     assert by_hand.documents["clean_text"].dtype == object
+
+
+@given(st.lists(st.sampled_from(["d1", "d2", "d3", "d4", "d5", "d6"]), max_size=50), st.integers(1, 4), st.booleans())
+def test_document_parts_hold_each_chunks_rows_in_their_order(doc_of_row, chunk_size, mapped):
+    """A part is the rows of its chunk's documents, in the table's order and with its index, whether
+    the table was in chunk order already (slices of it) or not (put in order, then sliced)."""
+    doc_ids = ["d1", "d2", "d3", "d4", "d5", "d6", "d7"]  # d7: a document without rows
+    index = pd.RangeIndex(10, 10 + len(doc_of_row))
+    table = pd.DataFrame({"doc_id": pd.Series(doc_of_row, dtype="str", index=index),
+                          "row": np.arange(len(doc_of_row)) * 3}, index=index)
+    with tempfile.TemporaryDirectory() as folder:
+        parts = _document_parts(doc_ids, chunk_size, folder=folder if mapped else None, rows=table)
+        assert not list(Path(folder).iterdir())
+    assert len(parts) == -(-len(doc_ids) // chunk_size)
+    for i, part in enumerate(parts):
+        chunk = doc_ids[i * chunk_size:(i + 1) * chunk_size]
+        pd.testing.assert_frame_equal(part["rows"], table[table["doc_id"].isin(chunk)], check_exact=True)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_cleaned_chunks_kept_on_disk_give_the_same_corpus_and_leave_no_file(tmp_path, workers):
+    """The corpus stage with its cleaned chunks waiting in files for the duplicate index (one chunk a
+    document, so copies and originals are in different chunks) makes the same tables as with them
+    held, and its files are gone at the end."""
+    mapping = dict.fromkeys(["text_col", "outlet_col", "id_col", "date_col", "title_col", "url_col",
+                             "author_col", "group_col"])
+    with Runner(workers=workers, progress=False) as runner:
+        held = _compute_corpus(SEEDS, mapping, None, runner, 1)
+        kept = _compute_corpus(SEEDS, mapping, None, runner, 1, tmp_path / "kept")
+    assert (held["documents"]["duplicate_of"] != "").any()  # the seeds hold a repost
+    assert held.keys() == kept.keys()
+    for name in held:
+        pd.testing.assert_frame_equal(kept[name], held[name], check_exact=True)
+    assert not list((tmp_path / "kept").iterdir())
