@@ -401,9 +401,10 @@ def _warn_exclusions(path: Path, exclusions: pd.DataFrame) -> None:
 
 def _load(path, mapping: dict, *, grouping, rules, runner: Runner, cache: StageCache, log: StageLog,
           chunk_size: int, mapped: Path) -> Corpus:
-    """The corpus and text stages (each from the cache or computed), as a Corpus. Each stage's tables
-    are handed to memory-mapped files in `mapped` (`map_from_disk`) once made: from then on they are
-    only read, and the next stage's forked workers count only the pages they read of them."""
+    """The corpus and text stages (each from the cache or computed), as a Corpus. Before the text
+    stage's workers start, the corpus stage's tables go to memory-mapped files in `mapped`
+    (`map_from_disk`): from then on they are only read, and the workers count only the pages they
+    read of them."""
     path = Path(path)
     if not path.exists():
         raise CorpusError(f"{path} does not exist; pass a folder with manifest.csv or an article table "
@@ -421,9 +422,9 @@ def _load(path, mapping: dict, *, grouping, rules, runner: Runner, cache: StageC
                           + "; ".join(tables["exclusions"]["reason"]))
     documents["offset_map"] = _offset_maps_from_long(documents, tables["offset_maps"])
     paragraphs = tables["paragraphs"]
-    map_from_disk([(documents, None), (paragraphs, None), (tables["cleaning_report"], None)], mapped)
 
     def compute_text():
+        map_from_disk([(documents, None), (paragraphs, None), (tables["cleaning_report"], None)], mapped)
         chunks = document_chunks(documents[["doc_id", "clean_text"]], {"paragraphs": paragraphs}, chunk_size)
         parts = runner.map(_text_chunk, chunks, desc="sentences", size=_chunk_size, total=len(documents))
         return {"sentences": _combine(parts, "sentences", columns=SENTENCE_COLUMNS),
@@ -431,7 +432,6 @@ def _load(path, mapping: dict, *, grouping, rules, runner: Runner, cache: StageC
 
     text_key, text = run_stage(cache, log, "text", {"corpus": corpus_key}, compute_text)
     sentences = text["sentences"]
-    map_from_disk([(sentences, None), (text["spans"], None)], mapped)
     documents["n_sentences"] = documents["doc_id"].map(sentences.groupby("doc_id").size()).fillna(0).astype(int)
     documents["group"] = apply_grouping(documents, grouping)
     return Corpus(documents, paragraphs, sentences, text["spans"], tables["cleaning_report"], tables["exclusions"],
@@ -842,17 +842,23 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
     mask_words = _mask_words(mask)
     measures.score_sentences_masked(sentences.iloc[0:0], mask_words)  # checks the mask words
     text_key = corpus.text_key()
-    # Tables are handed to memory-mapped files once made (`_load` does so for a corpus it loads; this
-    # call for one built by hand): past that they are only read, and each stage's forked workers count
-    # only the pages they read of them (docs/benchmark.md).
+    # Before a stage's workers start, the tables made so far go to memory-mapped files: past that they
+    # are only read, and the forked workers count only the pages they read of them (docs/scaling.md).
+    # A run whose stages all come from the cache maps nothing.
     folder = Path(spill or tempfile.gettempdir())
-    map_from_disk([(table, None) for table in (docs, corpus.paragraphs, sentences, spans)], folder)
-    chunk_docs = docs[["doc_id", "clean_text", "offset_map", "title_prefix"]] if "title_prefix" in docs else \
-        docs[["doc_id", "clean_text", "offset_map"]].assign(title_prefix=0)
+    made = [docs, corpus.paragraphs, sentences, spans]
+
+    def hand_to_disk():
+        map_from_disk([(table, None) for table in made], folder)
+
     chunks = []  # cut when a stage first needs them (not at all when every stage is cached)
 
     def each(fn, desc, **shared):
-        chunks[:] = chunks or document_chunks(chunk_docs, {"sentences": sentences, "spans": spans}, chunk_size)
+        hand_to_disk()
+        if not chunks:
+            chunk_docs = docs[["doc_id", "clean_text", "offset_map"]].assign(
+                title_prefix=docs.get("title_prefix", 0))
+            chunks[:] = document_chunks(chunk_docs, {"sentences": sentences, "spans": spans}, chunk_size)
         return runner.map(fn, chunks, desc=desc, size=_chunk_size, total=len(docs), **shared)
 
     def compute_words():
@@ -870,24 +876,26 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
         return {"mentions": _combine(parts, "mentions", sort=["doc_id", "start", "end"])}
 
     words_key, words = run_stage(cache, log, "words", {"text": text_key}, compute_words)
-    map_from_disk([(table, None) for table in words.values()], folder)
+    made.extend(words.values())
     matches_key, found = run_stage(cache, log, "matches", {"text": text_key, "lexicons": _lexicon_files(lexicons)},
                                    compute_matches)
-    map_from_disk([(found["matches"], None)], folder)
+    made.append(found["matches"])
     actors_key, mentions = run_stage(cache, log, "actors",
                                      {"text": text_key, "actors": file_sha256(actors or actors_mod.DEFAULT_ACTORS)},
                                      compute_actors)
-    map_from_disk([(mentions["mentions"], None)], folder)
+    made.append(mentions["mentions"])
     # The chunks (a second copy of the sentences and spans) are not needed by the later stages: held,
     # they would sit under the aggregates' peak and in every forked worker's resident memory.
     chunks.clear()
-    chunk_docs = None  # read by `each` only: let go, so that the texts it shares can be freed
+
+    def compute_scores():
+        hand_to_disk()
+        return {"sentence_scores": _scores(sentences, words["word_totals"], mask_words, runner)}
     scores_inputs = {"text": text_key, "words": words_key, "mask": mask_words,
                      "vader": metadata.version("vaderSentiment")}
-    scores_key, scores = run_stage(cache, log, "scores", scores_inputs,
-                                   lambda: {"sentence_scores": _scores(sentences, words["word_totals"], mask_words,
-                                                                       runner)})
+    scores_key, scores = run_stage(cache, log, "scores", scores_inputs, compute_scores)
     matches, scores = found["matches"], scores["sentence_scores"]
+    made.append(scores)
     params = {"grouping": _grouping_label(grouping, docs), "group_a": group_a, "group_b": group_b, "dedup": dedup,
               "mask": mask_words, "alpha_0": alpha_0, "seed": seed, "n_boot": n_boot, "n_perm": n_perm,
               "doc_intervals": doc_intervals}
@@ -900,7 +908,7 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
                         **{k: v for k, v in params.items() if k not in ("grouping", "mask")}}
 
     def compute_aggregates():
-        map_from_disk([(scores, None)], folder)
+        hand_to_disk()
         return _aggregates(docs, spans, matches, words["word_totals"], words["term_counts"], scores,
                            mentions["mentions"], runner=runner, chunk_size=chunk_size, pair=pair, dedup=dedup,
                            alpha_0=alpha_0, seed=seed, n_boot=n_boot, n_perm=n_perm, doc_intervals=doc_intervals,

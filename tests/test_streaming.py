@@ -145,6 +145,8 @@ def test_the_corpus_texts_are_read_from_mapped_files_once_the_aggregates_start(t
     for table, name in ((corpus.sentences, "start"), (corpus.spans, "end"), (corpus.documents, "n_words")):
         assert frames._mapped_already(table[name])  # numbers too, from a private mapping
     assert not list((tmp_path / "cache").rglob("mapped-*"))
+    cached = measure(SEEDS, **OPTIONS, cache_dir=tmp_path / "cache")  # no stage computed: no worker to spare
+    assert cached.stages_computed == [] and not frames._mapped_already(cached.corpus.sentences["start"])
     by_hand = load_corpus(SEEDS)
     by_hand.documents["clean_text"] = by_hand.documents["clean_text"].astype(object)
     measure(by_hand, **OPTIONS)
