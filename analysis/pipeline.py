@@ -62,6 +62,7 @@ from analysis.text import SENTENCE_COLUMNS, SPAN_COLUMNS
 CORPUS_TABLES = ("documents", "sentences", "spans", "cleaning_report", "exclusions")
 DEFAULT_CHUNK_SIZE = 500  # documents per chunk: large enough to amortise a task, small enough to spread
 SCORE_CHUNK = 5000  # distinct sentences per VADER task
+DUPLICATE_INFO = ("doc_id", "outlet", "original_outlet", "published")  # what the duplicate index reads
 WARN_EXCLUSIONS = 20  # exclusions warned one by one; beyond, one warning says how many more
 COLUMN_OPTIONS = ("text_col", "outlet_col", "id_col", "date_col", "title_col", "url_col", "author_col", "group_col")
 
@@ -370,9 +371,6 @@ def _corpus_from_chunks(path: Path, mapping: dict, rules, runner: Runner, chunk_
             "cleaning_report": _combine(parts, "cleaning_report", sort=["doc_id", "line_no", "rule_id"],
                                         columns=REPORT_COLUMNS),
             "exclusions": pd.DataFrame(exclusions, columns=EXCLUSION_COLUMNS)}
-
-
-DUPLICATE_INFO = ("doc_id", "outlet", "original_outlet", "published")  # what the duplicate index reads
 
 
 def _duplicate_info(chunk) -> pd.DataFrame:
