@@ -403,9 +403,13 @@ def _arrow_strings(column: pd.Series) -> bool:
 
 def _numpy_values(column: pd.Series) -> np.ndarray | None:
     """The NumPy array holding a column of numbers or booleans (a categorical's: its codes), or None."""
-    values = column.array.codes if isinstance(column.dtype, pd.CategoricalDtype) else column.to_numpy(copy=False) \
-        if isinstance(column.dtype, np.dtype) else None
-    return values if values is not None and values.dtype.kind in "biuf" and values.ndim == 1 else None
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        values = column.array.codes
+    elif isinstance(column.dtype, np.dtype):
+        values = column.to_numpy(copy=False)
+    else:
+        return None
+    return values if values.dtype.kind in "biuf" and values.ndim == 1 else None
 
 
 def _mapped_already(column: pd.Series) -> bool:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from analysis import frames
 from analysis.engine import Runner
 from analysis.frames import StoredTable
-from analysis.pipeline import MEASURE_TABLES, _compute_corpus, _document_parts, measure
+from analysis.pipeline import COLUMN_OPTIONS, MEASURE_TABLES, _compute_corpus, _document_parts, measure
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 # chunks of one document: five document parts per kind of estimate, masked twins among them
@@ -128,10 +128,11 @@ def test_a_failed_run_leaves_no_output_folder_and_no_temporary_files(tmp_path, m
     assert (tmp_path / "kept").is_dir() and not list((tmp_path / "kept").iterdir())
 
 
-def test_the_corpus_texts_are_read_from_mapped_files_once_the_aggregates_start(tmp_path):
-    """Past VADER nothing reads the texts, so they leave the process's memory for mapped files (not
-    counted again in every forked worker): the measured corpus holds the same texts, the files are
-    gone from the cache, and a corpus whose texts are not Arrow strings is left as it was."""
+def test_the_corpus_tables_are_read_from_mapped_files_once_a_stage_has_workers_to_start(tmp_path):
+    """Tables only read from then on leave the process's memory for mapped files before a stage's
+    workers start (not counted again in every forked worker): the measured corpus holds the same
+    texts and numbers, the files are gone from the cache, a run whose stages all come from the cache
+    maps nothing, and a corpus whose texts are not Arrow strings keeps them as they were."""
     from analysis.pipeline import load_corpus
 
     loaded = load_corpus(SEEDS)
@@ -175,8 +176,7 @@ def test_cleaned_chunks_kept_on_disk_give_the_same_corpus_and_leave_no_file(tmp_
     """The corpus stage with its cleaned chunks waiting in files for the duplicate index (one chunk a
     document, so copies and originals are in different chunks) makes the same tables as with them
     held, and its files are gone at the end."""
-    mapping = dict.fromkeys(["text_col", "outlet_col", "id_col", "date_col", "title_col", "url_col",
-                             "author_col", "group_col"])
+    mapping = dict.fromkeys(COLUMN_OPTIONS)
     with Runner(workers=workers, progress=False) as runner:
         held = _compute_corpus(SEEDS, mapping, None, runner, 1)
         kept = _compute_corpus(SEEDS, mapping, None, runner, 1, tmp_path / "kept")
