@@ -221,25 +221,35 @@ def test_spilled_parts_of_categories_are_joined_as_pandas_joins_them(tmp_path):
     pd.testing.assert_frame_equal(spilled.finish(2).read(), pd.concat(parts, ignore_index=True), check_exact=True)
 
 
-def test_spilled_parts_free_their_disk_once_written_and_refuse_a_short_table(tmp_path):
+def test_spilled_parts_write_each_part_as_its_turn_comes_and_refuse_a_short_table(tmp_path):
+    """A part that comes early waits in a file; the part whose turn it is is written as it arrives,
+    and with it the waiting parts that follow it, each file deleted once written, before `finish`."""
     from analysis.frames import SpilledParts
 
     part = pd.DataFrame({"unit": ["a"], "count": [1]})
     spilled = SpilledParts(tmp_path / "parts", tmp_path / "t.parquet")
-    for position in (2, 1, 0):
+    waiting = lambda: sorted(int(f.name.split("-")[1]) for f in (tmp_path / "parts").glob("*.arrow"))
+    for position in (3, 1, 2):
         spilled.add(position, part)
-    assert len(list((tmp_path / "parts").glob("*.arrow"))) == 3  # spilled as they came
+    assert waiting() == [1, 2, 3]  # none is next: all wait
     real_take, taken = spilled._take, []
 
     def take(file, dtypes):  # the files of the parts before this one are gone once written
         position = int(file.name.split("-")[1])
-        assert len(list((tmp_path / "parts").glob("*.arrow"))) == 3 - position
+        assert waiting()[0] == position
         taken.append(position)
         real_take(file, dtypes)
 
     spilled._take = take
-    assert spilled.finish(3).rows == 3
-    assert taken == [0, 1, 2] and not (tmp_path / "parts").exists()
+    spilled.add(0, part)  # its turn: written from memory, then the three waiting after it
+    assert taken == [1, 2, 3] and waiting() == []
+    spilled.add(5, part)
+    assert waiting() == [5]
+    spilled.add(4, part)
+    assert taken == [1, 2, 3, 5] and waiting() == []
+    assert spilled.finish(6).rows == 6 and not (tmp_path / "parts").exists()
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "t.parquet"),
+                                  pd.concat([part] * 6, ignore_index=True), check_exact=True)
     short = SpilledParts(tmp_path / "short", tmp_path / "short.parquet")
     for position in (0, 1, 2):
         short.add(position, part)
