@@ -144,14 +144,33 @@ def write_parquet(table: pd.DataFrame, path) -> None:
     writes a column chunk by chunk (where a dictionary gives way to plain encoding, for one), so
     a table concatenated from document chunks and the same table read back whole would differ in
     bytes, not in content."""
-    arrow = pa.Table.from_pandas(table, preserve_index=False).combine_chunks()
+    _write_arrow(_arrow_of(table), path)
+
+
+def _arrow_of(table: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(table, preserve_index=False).combine_chunks()
+
+
+def _write_arrow(arrow: pa.Table, path) -> None:
     pq.write_table(arrow, path, compression="snappy", row_group_size=ROW_GROUP_ROWS)
 
 
-def write_parquet_files(tables, paths) -> None:
-    """`write_parquet` of each table to its path, WRITE_THREADS files at a time."""
+def write_parquet_files(tables, paths, *, meanwhile=None) -> None:
+    """`write_parquet` of each table to its path, WRITE_THREADS files at a time. With `meanwhile`
+    (a function of no argument), the tables are first taken as Arrow tables (which hold their
+    columns' buffers) and `meanwhile()` runs in this thread while the files are written: it may
+    replace the tables' columns (`map_from_disk`), not change their values. Arrow encodes and
+    compresses outside the GIL, so on two cores the two overlap."""
     with ThreadPoolExecutor(WRITE_THREADS) as pool:
-        list(pool.map(write_parquet, tables, paths))
+        if meanwhile is None:
+            list(pool.map(write_parquet, tables, paths))
+            return
+        arrows = [_arrow_of(table) for table in tables]
+        writes = [pool.submit(_write_arrow, arrow, path) for arrow, path in zip(arrows, paths)]
+        del arrows  # each is let go once written
+        meanwhile()
+        for write in writes:
+            write.result()
 
 
 def restore_dtypes(table: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:

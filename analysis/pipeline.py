@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis import actors as actors_mod
 from analysis import compare, measures
@@ -177,7 +179,7 @@ def document_chunks(documents: pd.DataFrame, tables: dict[str, pd.DataFrame], si
     n = int(chunk_of.max()) + 1 if len(chunk_of) else 0
     chunks = [{"documents": documents.iloc[i * size:(i + 1) * size]} for i in range(n)]
     for name, table in tables.items():
-        parts = dict(tuple(table.groupby(table["doc_id"].map(chunk_of).to_numpy(), sort=False))) if len(table) else {}
+        parts = dict(tuple(table.groupby(_looked_up_by_runs(table["doc_id"], chunk_of), sort=False))) if len(table) else {}
         for i, chunk in enumerate(chunks):
             chunk[name] = parts.get(i, table.iloc[0:0])
     return chunks
@@ -411,8 +413,14 @@ def _load(path, mapping: dict, *, grouping, rules, runner: Runner, cache: StageC
         table_kind(path)
         if not mapping["text_col"] or not mapping["outlet_col"]:
             raise CorpusError(f"{path}: an article table needs --text-col and --outlet-col (text_col=, outlet_col=)")
+    corpus_tables = ("documents", "paragraphs", "cleaning_report")  # what the later stages read
+
+    def to_disk(tables: dict):  # mapped while they are stored, or before the text stage's workers start
+        map_from_disk([(tables[name], None) for name in corpus_tables if name in tables], mapped)
+
     corpus_key, tables = run_stage(cache, log, "corpus", _hash_inputs(path, mapping, rules),
-                                   lambda: _compute_corpus(path, mapping, rules, runner, chunk_size, mapped))
+                                   lambda: _compute_corpus(path, mapping, rules, runner, chunk_size, mapped),
+                                   meanwhile=to_disk)
     _warn_exclusions(path, tables["exclusions"])
     documents = tables["documents"]
     if documents.empty:
@@ -422,13 +430,14 @@ def _load(path, mapping: dict, *, grouping, rules, runner: Runner, cache: StageC
     paragraphs = tables["paragraphs"]
 
     def compute_text():
-        map_from_disk([(documents, None), (paragraphs, None), (tables["cleaning_report"], None)], mapped)
+        to_disk(tables)
         chunks = document_chunks(documents[["doc_id", "clean_text"]], {"paragraphs": paragraphs}, chunk_size)
         parts = runner.map(_text_chunk, chunks, desc="sentences", size=_chunk_size, total=len(documents))
         return {"sentences": _combine(parts, "sentences", columns=SENTENCE_COLUMNS),
                 "spans": _combine(parts, "spans", columns=SPAN_COLUMNS)}
 
-    text_key, text = run_stage(cache, log, "text", {"corpus": corpus_key}, compute_text)
+    text_key, text = run_stage(cache, log, "text", {"corpus": corpus_key}, compute_text,
+                               meanwhile=lambda text: map_from_disk([(t, None) for t in text.values()], mapped))
     sentences = text["sentences"]
     documents["n_sentences"] = documents["doc_id"].map(sentences.groupby("doc_id").size()).fillna(0).astype(int)
     documents["group"] = apply_grouping(documents, grouping)
@@ -651,7 +660,7 @@ def _document_parts(doc_ids: list, chunk_size: int, *, folder=None, **tables: pd
     n_parts = -(-len(doc_ids) // chunk_size)
     parts = [{} for _ in range(n_parts)]
     for name, table in tables.items():
-        chunk = table["doc_id"].map(chunk_of).to_numpy(np.int64)
+        chunk = _looked_up_by_runs(table["doc_id"], chunk_of)
         if (np.diff(chunk) < 0).any():
             order = np.argsort(chunk, kind="stable")
             table, chunk = table.take(order), chunk[order]
@@ -661,6 +670,23 @@ def _document_parts(doc_ids: list, chunk_size: int, *, folder=None, **tables: pd
         for i, part in enumerate(parts):
             part[name] = table.iloc[bounds[i]:bounds[i + 1]]
     return parts
+
+
+def _looked_up_by_runs(values: pd.Series, lookup: pd.Series) -> np.ndarray:
+    """`values.map(lookup)` as int64, looked up once per run of equal values: a table's rows come
+    grouped by document, so at 100,000 articles that is 100,000 lookups rather than millions."""
+    if len(values) < 2:
+        return values.map(lookup).to_numpy(np.int64)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        differs = codes[1:] != codes[:-1]
+    else:
+        arrow = pa.chunked_array([pa.Array.from_pandas(values)]) if values.dtype == object else \
+            pa.chunked_array(values.array.__arrow_array__())
+        differs = pc.not_equal(arrow.slice(1), arrow.slice(0, len(values) - 1)).to_numpy(zero_copy_only=False)
+    starts = np.flatnonzero(np.concatenate([[True], differs]))
+    looked_up = values.iloc[starts].map(lookup).to_numpy(np.int64)
+    return np.repeat(looked_up, np.diff(np.append(starts, len(values))))
 
 
 def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, runner: Runner, chunk_size: int, pair,
@@ -849,6 +875,9 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
     def hand_to_disk():
         map_from_disk([(table, None) for table in made], folder)
 
+    def to_disk(tables: dict):  # a computed stage's tables, mapped while the cache stores them
+        map_from_disk([(table, None) for table in tables.values() if isinstance(table, pd.DataFrame)], folder)
+
     chunks = []  # cut when a stage first needs them (not at all when every stage is cached)
 
     def each(fn, desc, **shared):
@@ -873,14 +902,14 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
         parts = each(_actors_chunk, "actors", actors=actor_table)
         return {"mentions": _combine(parts, "mentions", sort=["doc_id", "start", "end"])}
 
-    words_key, words = run_stage(cache, log, "words", {"text": text_key}, compute_words)
+    words_key, words = run_stage(cache, log, "words", {"text": text_key}, compute_words, meanwhile=to_disk)
     made.extend(words.values())
     matches_key, found = run_stage(cache, log, "matches", {"text": text_key, "lexicons": _lexicon_files(lexicons)},
-                                   compute_matches)
+                                   compute_matches, meanwhile=to_disk)
     made.append(found["matches"])
     actors_key, mentions = run_stage(cache, log, "actors",
                                      {"text": text_key, "actors": file_sha256(actors or actors_mod.DEFAULT_ACTORS)},
-                                     compute_actors)
+                                     compute_actors, meanwhile=to_disk)
     made.append(mentions["mentions"])
     # The chunks (a second copy of the sentences and spans) are not needed by the later stages: held,
     # they would sit under the aggregates' peak and in every forked worker's resident memory.
@@ -891,7 +920,7 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
         return {"sentence_scores": _scores(sentences, words["word_totals"], mask_words, runner)}
     scores_inputs = {"text": text_key, "words": words_key, "mask": mask_words,
                      "vader": metadata.version("vaderSentiment")}
-    scores_key, scores = run_stage(cache, log, "scores", scores_inputs, compute_scores)
+    scores_key, scores = run_stage(cache, log, "scores", scores_inputs, compute_scores, meanwhile=to_disk)
     matches, scores = found["matches"], scores["sentence_scores"]
     made.append(scores)
     params = {"grouping": _grouping_label(grouping, docs), "group_a": group_a, "group_b": group_b, "dedup": dedup,

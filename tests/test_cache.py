@@ -266,3 +266,39 @@ def test_a_streamed_table_whose_file_went_is_an_error_that_names_it(tmp_path, mo
     monkeypatch.setattr(pipeline.shutil, "copyfile", gone)
     with pytest.raises(OSError, match=r"estimates\.parquet: the file holding the estimates table went"):
         measure(SEEDS, **FAST, out=tmp_path / "run", fmt="parquet", cache_dir=tmp_path / "cache")
+
+
+def test_a_computed_stage_is_handed_over_while_it_is_stored_and_stored_as_it_was(tmp_path):
+    """`run_stage(meanwhile=...)` runs while a computed stage's files are written: here it maps the
+    tables to files (what the pipeline does), and the entry still holds the bytes of the tables as
+    computed. A stage read from the cache is not handed over; without a cache it still is."""
+    import numpy as np
+
+    from analysis import frames
+
+    corpus = load_corpus(SEEDS)
+    sentences = corpus.sentences[["doc_id", "sentence_id", "text", "n_words"]]
+    handed = []
+
+    def meanwhile(tables):
+        handed.append(sorted(tables))
+        frames.map_from_disk([(table, None) for table in tables.values()], tmp_path / "mapped")
+
+    def compute():
+        return {"sentences": sentences.copy(), "totals": sentences.groupby("doc_id", as_index=False)["n_words"].sum()}
+
+    cache, log = cache_mod.StageCache(tmp_path / "cache"), cache_mod.StageLog()
+    key, stored = cache_mod.run_stage(cache, log, "words", {"x": 1}, compute, meanwhile=meanwhile)
+    assert handed == [["sentences", "totals"]]
+    assert all(frames._mapped_already(stored["sentences"][c]) for c in ("text", "n_words"))
+    expected = compute()
+    for name, table in expected.items():
+        frames.write_parquet(table, tmp_path / f"{name}.parquet")
+        assert (cache.entry("words", key) / f"{name}.parquet").read_bytes() == \
+            (tmp_path / f"{name}.parquet").read_bytes()
+        pd.testing.assert_frame_equal(stored[name], table, check_exact=True)
+    cache_mod.run_stage(cache, log, "words", {"x": 1}, compute, meanwhile=meanwhile)
+    assert log.reused == ["words"] and len(handed) == 1
+    _, alone = cache_mod.run_stage(cache_mod.StageCache(None), log, "words", {"x": 1}, compute, meanwhile=meanwhile)
+    assert len(handed) == 2 and frames._mapped_already(alone["sentences"]["text"])
+    assert np.array_equal(alone["sentences"]["n_words"].to_numpy(), sentences["n_words"].to_numpy())

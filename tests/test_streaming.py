@@ -154,13 +154,15 @@ def test_the_corpus_tables_are_read_from_mapped_files_once_a_stage_has_workers_t
     assert by_hand.documents["clean_text"].dtype == object
 
 
-@given(st.lists(st.sampled_from(["d1", "d2", "d3", "d4", "d5", "d6"]), max_size=50), st.integers(1, 4), st.booleans())
-def test_document_parts_hold_each_chunks_rows_in_their_order(doc_of_row, chunk_size, mapped):
+@given(st.lists(st.sampled_from(["d1", "d2", "d3", "d4", "d5", "d6"]), max_size=50), st.integers(1, 4), st.booleans(),
+       st.sampled_from(["str", "object", "category"]))
+def test_document_parts_hold_each_chunks_rows_in_their_order(doc_of_row, chunk_size, mapped, dtype):
     """A part is the rows of its chunk's documents, in the table's order and with its index, whether
-    the table was in chunk order already (slices of it) or not (put in order, then sliced)."""
+    the table was in chunk order already (slices of it) or not (put in order, then sliced), with
+    doc_id as text or categories."""
     doc_ids = ["d1", "d2", "d3", "d4", "d5", "d6", "d7"]  # d7: a document without rows
     index = pd.RangeIndex(10, 10 + len(doc_of_row))
-    table = pd.DataFrame({"doc_id": pd.Series(doc_of_row, dtype="str", index=index),
+    table = pd.DataFrame({"doc_id": pd.Series(doc_of_row, dtype=dtype, index=index),
                           "row": np.arange(len(doc_of_row)) * 3}, index=index)
     with tempfile.TemporaryDirectory() as folder:
         parts = _document_parts(doc_ids, chunk_size, folder=folder if mapped else None, rows=table)
