@@ -597,11 +597,12 @@ def _scores(sentences: pd.DataFrame, word_totals: pd.DataFrame, mask_words: list
                                 mask=mask_words),
                      ["compound", "pos", "neu", "neg", "compound_masked"])
     keys = ["doc_id", "sentence_id"]
-    scores = pd.DataFrame({"doc_id": sentences["doc_id"].tolist(), "sentence_id": sentences["sentence_id"].tolist(),
-                           **{c: scored[c].to_numpy(float)[at] for c in scored.columns}})
-    scores = (sentences[["doc_id", "sentence_id", "section"]]
-              .merge(measures.sentence_voice(word_totals), on=keys, how="left")
-              .merge(scores, on=keys))
+    # A left merge with one voice a sentence (`sentence_voice`) keeps the sentences' rows in order, so
+    # the scores of row i are those of sentence i, assigned by position rather than merged on the keys.
+    scores = sentences[["doc_id", "sentence_id", "section"]].merge(measures.sentence_voice(word_totals), on=keys,
+                                                                    how="left")
+    for column in scored.columns:
+        scores[column] = scored[column].to_numpy(float)[at]
     scores["voice"] = scores["voice"].fillna("own")
     return scores[["doc_id", "sentence_id", "voice", "compound", "pos", "neu", "neg", "compound_masked", "section"]]
 
