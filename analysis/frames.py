@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 from pandas.api.types import union_categoricals
 
 WRITE_THREADS = 2  # Parquet files written at once (Arrow encodes and compresses outside the GIL)
-ROW_GROUP_ROWS = 1024 * 1024  # rows per Parquet row group (Arrow's default, named so parts can match it)
+ROW_GROUP_ROWS = 128 * 1024  # rows per Parquet row group; the estimates wait in memory a row group at a time
 
 
 @lru_cache(maxsize=1)
