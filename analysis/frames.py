@@ -261,10 +261,10 @@ class SpilledParts:
         self._next = 0  # the position written next; those before it are written (or in `_later`)
 
     def add(self, position: int, frame: pd.DataFrame) -> None:
-        if position in self._spilled or position < self._next:
-            raise ValueError(f"part {position} was added twice")
         if position < 0:
             raise ValueError(f"part {position}: positions start at 0")
+        if position in self._spilled or position < self._next:
+            raise ValueError(f"part {position} was added twice")
         arrow, dtypes = pa.Table.from_pandas(frame, preserve_index=False), tuple(str(t) for t in frame.dtypes)
         if position != self._next:
             self._spilled[position] = (self._spill(position, arrow), dtypes)

@@ -416,7 +416,7 @@ def _load(path, mapping: dict, *, grouping, rules, runner: Runner, cache: StageC
     corpus_tables = ("documents", "paragraphs", "cleaning_report")  # what the later stages read
 
     def to_disk(tables: dict):  # mapped while they are stored, or before the text stage's workers start
-        map_from_disk([(tables[name], None) for name in corpus_tables if name in tables], mapped)
+        _map_tables((tables[name] for name in corpus_tables if name in tables), mapped)
 
     corpus_key, tables = run_stage(cache, log, "corpus", _hash_inputs(path, mapping, rules),
                                    lambda: _compute_corpus(path, mapping, rules, runner, chunk_size, mapped),
@@ -437,7 +437,7 @@ def _load(path, mapping: dict, *, grouping, rules, runner: Runner, cache: StageC
                 "spans": _combine(parts, "spans", columns=SPAN_COLUMNS)}
 
     text_key, text = run_stage(cache, log, "text", {"corpus": corpus_key}, compute_text,
-                               meanwhile=lambda text: map_from_disk([(t, None) for t in text.values()], mapped))
+                               meanwhile=lambda text: _map_tables(text.values(), mapped))
     sentences = text["sentences"]
     documents["n_sentences"] = documents["doc_id"].map(sentences.groupby("doc_id").size()).fillna(0).astype(int)
     documents["group"] = apply_grouping(documents, grouping)
@@ -673,6 +673,12 @@ def _document_parts(doc_ids: list, chunk_size: int, *, folder=None, **tables: pd
     return parts
 
 
+def _map_tables(tables, folder: Path) -> None:
+    """Every column of the tables (DataFrames; a StoredTable is a file already) that can be, to
+    memory-mapped files in `folder` (`frames.map_from_disk`)."""
+    map_from_disk([(table, None) for table in tables if isinstance(table, pd.DataFrame)], folder)
+
+
 def _looked_up_by_runs(values: pd.Series, lookup: pd.Series) -> np.ndarray:
     """`values.map(lookup)` as int64, looked up once per run of equal values: a table's rows come
     grouped by document, so at 100,000 articles that is 100,000 lookups rather than millions."""
@@ -874,10 +880,10 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
     made = [docs, corpus.paragraphs, sentences, spans]
 
     def hand_to_disk():
-        map_from_disk([(table, None) for table in made], folder)
+        _map_tables(made, folder)
 
     def to_disk(tables: dict):  # a computed stage's tables, mapped while the cache stores them
-        map_from_disk([(table, None) for table in tables.values() if isinstance(table, pd.DataFrame)], folder)
+        _map_tables(tables.values(), folder)
 
     chunks = []  # cut when a stage first needs them (not at all when every stage is cached)
 

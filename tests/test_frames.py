@@ -203,6 +203,8 @@ def test_spilled_parts_refuse_a_part_twice_and_a_missing_part(tmp_path):
     twice.add(0, part)
     with pytest.raises(ValueError, match="added twice"):
         twice.add(0, part)
+    with pytest.raises(ValueError, match="positions start at 0"):
+        twice.add(-1, part)
     gap = SpilledParts(tmp_path / "gap", tmp_path / "gap.parquet")
     gap.add(0, part)
     gap.add(2, part)
