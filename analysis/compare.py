@@ -144,13 +144,23 @@ def _percentiles(confidence: float) -> tuple[float, float]:
 
 
 def _nanquantiles(draws: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval per row; draws with a zero denominator (NaN) are left out."""
-    if draws.shape[0] == 0:
-        return np.empty(0), np.empty(0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        lo, hi = np.nanquantile(draws, _percentiles(confidence), axis=1)
-    return lo, hi
+    """Percentile interval per row; draws with a zero denominator (NaN) are left out. The values of
+    np.nanquantile(draws, ..., axis=1), which loops over the rows in Python: rows with the same
+    number of valid draws go to np.quantile together, their NaNs sorted to the end and cut off."""
+    out = np.full((2, draws.shape[0]), np.nan)
+    q = np.asarray(_percentiles(confidence))
+    valid = draws.shape[1] - np.isnan(draws).sum(axis=1)
+    full = valid == draws.shape[1]
+    partial = np.flatnonzero(~full & (valid > 0))  # no valid draw: NaN, as np.nanquantile gives
+    with np.errstate(invalid="ignore"):  # an infinite draw: inf - inf between two order statistics
+        if full.any():  # draws[full] is a copy, which np.quantile may reorder
+            out[:, full] = np.quantile(draws[full], q, axis=1, overwrite_input=True)
+        if len(partial):
+            ordered = np.sort(draws[partial], axis=1)  # NaNs last
+            for n in np.unique(valid[partial]).tolist():
+                rows = valid[partial] == n
+                out[:, partial[rows]] = np.quantile(ordered[rows, :n], q, axis=1, overwrite_input=True)
+    return out[0], out[1]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -183,6 +183,32 @@ def restore_dtypes(table: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
     return table
 
 
+def run_starts(values: pd.Series) -> np.ndarray:
+    """Positions where a run of equal values begins (always 0 for a non-empty series): a table's
+    rows come grouped by document, so its doc_ids form one run a document."""
+    if len(values) < 2:
+        return np.arange(len(values))
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        differs = codes[1:] != codes[:-1]
+    else:
+        arrow = pa.chunked_array([pa.Array.from_pandas(values)]) if values.dtype == object else \
+            pa.chunked_array(values.array.__arrow_array__())
+        differs = pc.not_equal(arrow.slice(1), arrow.slice(0, len(values) - 1)).to_numpy(zero_copy_only=False)
+    return np.flatnonzero(np.concatenate([[True], differs]))
+
+
+def looked_up_by_runs(values: pd.Series, lookup: pd.Series, missing: int | None = None) -> np.ndarray:
+    """`values.map(lookup)` as int64, looked up once per run of equal values (`run_starts`): at
+    100,000 articles that is 100,000 lookups rather than millions. Values not in lookup get
+    `missing` (None: an error)."""
+    starts = run_starts(values)
+    looked_up = values.iloc[starts].map(lookup)
+    if missing is not None:
+        looked_up = looked_up.fillna(missing)
+    return np.repeat(looked_up.to_numpy(np.int64), np.diff(np.append(starts, len(values))))
+
+
 @dataclass(frozen=True)
 class StoredTable:
     """A table held in a Parquet file (the bytes `write_parquet` makes of it) rather than in memory:
@@ -240,6 +266,26 @@ def _stamp(path: Path) -> tuple[int, int]:
     return status.st_size, status.st_mtime_ns
 
 
+@dataclass(frozen=True)
+class ArrowPart:
+    """A part of a table that a worker process wrote to an Arrow IPC file (uncompressed, so it is read
+    back memory-mapped, without a copy), with its pandas dtypes: what a worker hands `SpilledParts.add`
+    instead of the DataFrame, so the rows are neither pickled through the pool's pipe nor turned into
+    Arrow by the main process. The file is deleted once its rows are in the Parquet file."""
+
+    file: Path
+    dtypes: tuple[str, ...]
+
+
+def arrow_part(frame: pd.DataFrame, folder) -> ArrowPart:
+    """`frame` written to a new Arrow IPC file in `folder` (which must exist), as an `ArrowPart`."""
+    arrow = pa.Table.from_pandas(frame, preserve_index=False)
+    file = Path(folder) / f"worker-{uuid.uuid4().hex}.arrow"
+    with pa.OSFile(str(file), "wb") as sink, pa.ipc.new_file(sink, arrow.schema) as writer:
+        writer.write_table(arrow)
+    return ArrowPart(file, tuple(str(t) for t in frame.dtypes))
+
+
 class SpilledParts:
     """The parts of one table, arriving in any order, written in position order into the Parquet file
     `path`, a row group at a time: a part that comes next in order is written as it arrives (with any
@@ -260,12 +306,17 @@ class SpilledParts:
         self._later: list[tuple[Path, tuple[str, ...]]] | None = None  # after parts of other types: joined by pandas
         self._next = 0  # the position written next; those before it are written (or in `_later`)
 
-    def add(self, position: int, frame: pd.DataFrame) -> None:
+    def add(self, position: int, part: pd.DataFrame | ArrowPart) -> None:
+        """Part `position` of the table: a DataFrame, or an `ArrowPart` (its file is taken over)."""
         if position < 0:
             raise ValueError(f"part {position}: positions start at 0")
         if position in self._spilled or position < self._next:
             raise ValueError(f"part {position} was added twice")
-        arrow, dtypes = pa.Table.from_pandas(frame, preserve_index=False), tuple(str(t) for t in frame.dtypes)
+        if isinstance(part, ArrowPart):
+            self._spilled[position] = (part.file, part.dtypes)  # waits in its file, or is taken now
+            self._take_waiting()
+            return
+        arrow, dtypes = pa.Table.from_pandas(part, preserve_index=False), tuple(str(t) for t in part.dtypes)
         if position != self._next:
             self._spilled[position] = (self._spill(position, arrow), dtypes)
             return
@@ -280,7 +331,7 @@ class SpilledParts:
             file, dtypes = self._spilled.pop(self._next)
             self._take(file, dtypes)
             if self._later is None:
-                file.unlink()  # written into the Parquet file (read into memory, not mapped): disk freed
+                file.unlink()  # its rows are in the file or pending (a mapping outlives the name): disk freed
             self._next += 1
 
     def _spill(self, position: int, arrow: pa.Table) -> Path:

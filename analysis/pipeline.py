@@ -23,8 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from analysis import actors as actors_mod
 from analysis import compare, measures
@@ -51,9 +49,11 @@ from analysis.engine import ENGINES, Runner
 from analysis.frames import (
     SpilledParts,
     StoredTable,
+    arrow_part,
     concat_frames,
     contiguous,
     is_sorted,
+    looked_up_by_runs,
     map_from_disk,
     write_parquet_files,
 )
@@ -179,7 +179,7 @@ def document_chunks(documents: pd.DataFrame, tables: dict[str, pd.DataFrame], si
     n = int(chunk_of.max()) + 1 if len(chunk_of) else 0
     chunks = [{"documents": documents.iloc[i * size:(i + 1) * size]} for i in range(n)]
     for name, table in tables.items():
-        parts = dict(tuple(table.groupby(_looked_up_by_runs(table["doc_id"], chunk_of), sort=False))) if len(table) else {}
+        parts = dict(tuple(table.groupby(looked_up_by_runs(table["doc_id"], chunk_of), sort=False))) if len(table) else {}
         for i, chunk in enumerate(chunks):
             chunk[name] = parts.get(i, table.iloc[0:0])
     return chunks
@@ -596,11 +596,10 @@ def _scores(sentences: pd.DataFrame, word_totals: pd.DataFrame, mask_words: list
     scored = _concat(runner.map(_vader_chunk, chunks, desc="sentiment", total=len(distinct), unit="sentence",
                                 mask=mask_words),
                      ["compound", "pos", "neu", "neg", "compound_masked"])
-    keys = ["doc_id", "sentence_id"]
-    # A left merge with one voice a sentence (`sentence_voice`) keeps the sentences' rows in order, so
-    # the scores of row i are those of sentence i, assigned by position rather than merged on the keys.
-    scores = sentences[["doc_id", "sentence_id", "section"]].merge(measures.sentence_voice(word_totals), on=keys,
-                                                                    how="left")
+    # Each sentence's majority voice, aligned with its row (`sentence_voices`: `sentence_voice` merged
+    # on, found on integer keys); the scores of row i are those of sentence i, assigned by position.
+    scores = sentences[["doc_id", "sentence_id", "section"]].reset_index(drop=True)
+    scores["voice"] = measures.sentence_voices(sentences, word_totals).reset_index(drop=True)
     for column in scored.columns:
         scores[column] = scored[column].to_numpy(float)[at]
     scores["voice"] = scores["voice"].fillna("own")
@@ -608,7 +607,8 @@ def _scores(sentences: pd.DataFrame, word_totals: pd.DataFrame, mask_words: list
 
 
 def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_units, actor_sentences, categories,
-                    matches, spans, mentions, n_boot, n_perm, seed, dedup, alpha_0) -> pd.DataFrame:
+                    matches, spans, mentions, n_boot, n_perm, seed, dedup, alpha_0, parts_folder=None,
+                    masked_twin=False):
     """One independent piece of the corpus-level step, as rows of estimates, differences or
     distinctive_terms. Each is deterministic (bootstrap and permutation draws are keyed by unit and
     contrast), so the engine that runs it cannot change it.
@@ -618,6 +618,10 @@ def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_unit
     scores (cut once, not filtered per task), each document's estimate depending on its own rows alone. ("actor", name): sentiment of the sentences naming an actor, per
     outlet and group. ("difference" | "distinctive", group_a, group_b): a contrast. ("actor_labels",),
     ("attribution",), ("sourcing",): those tables whole.
+
+    With `parts_folder`, a rates or sentiment task's rows come back as an `ArrowPart` in a file there;
+    with `masked_twin` too, a plain sentiment task's as (plain, masked twin): the same rows under
+    the `_masked` measure names, for an empty mask.
     """
     kind, options = task[0], {"seed": seed, "dedup": dedup}
     if kind == "actor_labels":
@@ -632,12 +636,19 @@ def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_unit
             doc_units, counts, word_totals, scores = (part[k] for k in ("doc_units", "counts", "word_totals", "scores"))
         if kind == "rates":
             # a chunk of documents reports the corpus's (lexicon, category) pairs, as the whole would
-            return compare.estimate_rates(counts, word_totals, doc_units, unit_type=unit_type, unit_col=unit_col,
+            rows = compare.estimate_rates(counts, word_totals, doc_units, unit_type=unit_type, unit_col=unit_col,
                                           n_boot=boot, categories=categories if part is not None else None,
                                           **options)
-        part = compare.estimate_sentiment(scores, doc_units, unit_type=unit_type, unit_col=unit_col, n_boot=boot,
+            return arrow_part(rows, parts_folder) if parts_folder else rows
+        rows = compare.estimate_sentiment(scores, doc_units, unit_type=unit_type, unit_col=unit_col, n_boot=boot,
                                           score_col=score_col, **options)
-        return part.assign(measure=part["measure"] + ("_masked" if score_col == "compound_masked" else ""))
+        rows = rows.assign(measure=rows["measure"] + ("_masked" if score_col == "compound_masked" else ""))
+        if not parts_folder:
+            return rows
+        if masked_twin and score_col == "compound":
+            return (arrow_part(rows, parts_folder),
+                    arrow_part(rows.assign(measure=rows["measure"] + "_masked"), parts_folder))
+        return arrow_part(rows, parts_folder)
     if kind == "actor":
         sents = actor_sentences[actor_sentences["actor"] == task[1]]
         subset = scores.merge(sents[["doc_id", "sentence_id"]], on=["doc_id", "sentence_id"])
@@ -661,7 +672,7 @@ def _document_parts(doc_ids: list, chunk_size: int, *, folder=None, **tables: pd
     n_parts = -(-len(doc_ids) // chunk_size)
     parts = [{} for _ in range(n_parts)]
     for name, table in tables.items():
-        chunk = _looked_up_by_runs(table["doc_id"], chunk_of)
+        chunk = looked_up_by_runs(table["doc_id"], chunk_of)
         if (np.diff(chunk) < 0).any():
             order = np.argsort(chunk, kind="stable")
             table, chunk = table.take(order), chunk[order]
@@ -677,23 +688,6 @@ def _map_tables(tables, folder: Path) -> None:
     """Every column of the tables (DataFrames; a StoredTable is a file already) that can be, to
     memory-mapped files in `folder` (`frames.map_from_disk`)."""
     map_from_disk([(table, None) for table in tables if isinstance(table, pd.DataFrame)], folder)
-
-
-def _looked_up_by_runs(values: pd.Series, lookup: pd.Series) -> np.ndarray:
-    """`values.map(lookup)` as int64, looked up once per run of equal values: a table's rows come
-    grouped by document, so at 100,000 articles that is 100,000 lookups rather than millions."""
-    if len(values) < 2:
-        return values.map(lookup).to_numpy(np.int64)
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy()
-        differs = codes[1:] != codes[:-1]
-    else:
-        arrow = pa.chunked_array([pa.Array.from_pandas(values)]) if values.dtype == object else \
-            pa.chunked_array(values.array.__arrow_array__())
-        differs = pc.not_equal(arrow.slice(1), arrow.slice(0, len(values) - 1)).to_numpy(zero_copy_only=False)
-    starts = np.flatnonzero(np.concatenate([[True], differs]))
-    looked_up = values.iloc[starts].map(lookup).to_numpy(np.int64)
-    return np.repeat(looked_up, np.diff(np.append(starts, len(values))))
 
 
 def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, runner: Runner, chunk_size: int, pair,
@@ -747,14 +741,20 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
         twins.setdefault(plain, []).append(masked)
     parts_on_disk = SpilledParts(spill / "parts", spill / "estimates.parquet") if spill is not None else None
 
-    def keep(i: int, part: pd.DataFrame):
+    # Worker processes of this machine write their estimates parts (and masked twins) to files there
+    # themselves (`ArrowPart`), rather than pickling them to this process to convert and spill.
+    parts_folder = (str(parts_on_disk.folder) if parts_on_disk is not None and runner.engine == "pandas"
+                    and runner.workers > 1 else None)
+
+    def keep(i: int, part):
         """An estimates part goes to disk (with its masked twin) when spilling; the rest is kept."""
         position = run[i] - first
         if parts_on_disk is None or not 0 <= position < len(estimate_tasks):
             return part
-        parts_on_disk.add(position, part)
+        plain, twin = part if isinstance(part, tuple) else (part, None)
+        parts_on_disk.add(position, plain)
         for masked in twins.get(position, ()):
-            parts_on_disk.add(masked, part.assign(measure=part["measure"] + "_masked"))
+            parts_on_disk.add(masked, twin if twin is not None else plain.assign(measure=plain["measure"] + "_masked"))
         return None
 
     categories = list(counts[["lexicon", "category"]].drop_duplicates().itertuples(index=False, name=None))
@@ -763,7 +763,8 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
                           total=len(run), unit="task", keep=keep, counts=counts, word_totals=word_totals,
                           scores=scores, terms=terms, doc_units=doc_units, actor_sentences=actor_sentences,
                           categories=categories, matches=matches, spans=spans, mentions=mentions, n_boot=n_boot,
-                          n_perm=n_perm, seed=seed, dedup=dedup, alpha_0=alpha_0)
+                          n_perm=n_perm, seed=seed, dedup=dedup, alpha_0=alpha_0, parts_folder=parts_folder,
+                          masked_twin=masked_is_plain)
     except BaseException:
         if parts_on_disk is not None:
             parts_on_disk.discard()

@@ -1,6 +1,7 @@
 """Claims of the methods section about analysis.compare, each a test that could fail."""
 
 import math
+from contextlib import nullcontext
 
 import numpy as np
 import pandas as pd
@@ -335,6 +336,24 @@ def test_bootstrap_draws_are_ratios_of_resampled_sums_written_out():
     np.testing.assert_allclose(draws, expected.T, rtol=1e-12)
     weights = compare._resample_weights(np.random.default_rng(11), m, n_boot)
     assert weights.shape == (m, n_boot) and (weights.sum(axis=0) == m).all()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.floats(-5, 5), st.sampled_from([0.0, 1.0, np.nan, np.inf])), min_size=7,
+                         max_size=7), max_size=12),
+       st.sampled_from([0.5, 0.9, 0.95]))
+def test_percentile_intervals_are_numpys_nanquantiles_to_the_bit(rows, confidence):
+    # Rows with and without NaN draws (a zero denominator), all-NaN rows and infinite draws: each
+    # row's interval is the one np.nanquantile gives that row alone.
+    draws = np.array(rows, float).reshape(len(rows), 7)
+    before = draws.copy()
+    lo, hi = compare._nanquantiles(draws, confidence)
+    tail = (1 - confidence) / 2
+    for i, row in enumerate(draws):
+        with np.errstate(invalid="ignore"), pytest.warns(RuntimeWarning) if np.isnan(row).all() else nullcontext():
+            expected = np.nanquantile(row, [tail, 1 - tail])
+        np.testing.assert_array_equal([lo[i], hi[i]], expected)
+    np.testing.assert_array_equal(draws, before)  # the caller's draws are left as they were
 
 
 def test_large_group_differences_use_the_linearized_interval():

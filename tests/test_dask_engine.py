@@ -75,6 +75,32 @@ def test_two_worker_processes_give_the_one_process_results(articles, pandas_run)
     assert_same_results(measure(articles, **MAPPING, **OPTIONS, chunk_size=3, workers=2), pandas_run)
 
 
+def test_worker_processes_writing_their_estimates_parts_to_files_give_the_same_files(articles, tmp_path,
+                                                                                       monkeypatch):
+    """With an output folder the estimates are written a part at a time; worker processes write their
+    parts (and the masked twins) to files themselves (`frames.ArrowPart`) rather than pickling them
+    back. Every table file is the one a single process writes."""
+    from analysis import frames, pipeline
+
+    handed = tmp_path / "handed"
+    handed.mkdir()
+
+    def counted(frame, folder):  # each call, in whichever process makes it, leaves a file behind
+        part = frames.arrow_part(frame, folder)
+        (handed / part.file.name).touch()
+        return part
+
+    monkeypatch.setattr(pipeline, "arrow_part", counted)
+    one = measure(articles, **MAPPING, **OPTIONS, chunk_size=3, out=tmp_path / "one", fmt="parquet")
+    assert not any(handed.iterdir())  # one process hands its DataFrames over as they are
+    two = measure(articles, **MAPPING, **OPTIONS, chunk_size=3, workers=2, out=tmp_path / "two", fmt="parquet")
+    assert len(list(handed.iterdir())) > 10
+    assert not list((tmp_path / "two").glob(".framing-lens-tmp-*"))  # the parts' files are gone
+    assert_same_results(two, one)
+    for file in sorted((tmp_path / "one").glob("*.parquet")):
+        assert file.read_bytes() == (tmp_path / "two" / file.name).read_bytes(), file.name
+
+
 def test_an_unknown_engine_or_a_bad_worker_count_is_named(articles):
     with pytest.raises(ValueError, match=r"engine='spark' is not available; choose one of \['pandas', 'dask'\]"):
         measure(articles, **MAPPING, engine="spark")

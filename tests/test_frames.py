@@ -119,8 +119,9 @@ def _estimate_like_part(rng, rows: int, first: int) -> pd.DataFrame:
 @given(st.lists(st.integers(0, 40), min_size=1, max_size=8), st.randoms(use_true_random=False),
        st.sampled_from([1, 7, 16, 1024 * 1024]))
 def test_spilled_parts_make_the_file_and_table_of_the_whole(sizes, order, row_group_rows):
-    """Parts added in any order give the Parquet bytes of their concatenation, row groups included,
-    and read back (whole or a row group at a time) as that concatenation."""
+    """Parts added in any order, as DataFrames or as files a worker wrote (`arrow_part`), give the
+    Parquet bytes of their concatenation, row groups included, and read back (whole or a row group
+    at a time) as that concatenation."""
     import tempfile
     from pathlib import Path
 
@@ -138,7 +139,13 @@ def test_spilled_parts_make_the_file_and_table_of_the_whole(sizes, order, row_gr
             folder = Path(folder)
             spilled = frames.SpilledParts(folder / "parts", folder / "streamed.parquet")
             for position in positions_:
-                spilled.add(position, parts[position])
+                in_order = position == spilled._next
+                if order.random() < 0.5:
+                    spilled.add(position, parts[position])
+                    continue
+                handed = frames.arrow_part(parts[position], folder / "parts")
+                spilled.add(position, handed)
+                assert in_order or handed.file.exists()  # one that comes early waits in its file
             stored = spilled.finish(len(parts))
             frames.write_parquet(whole, folder / "whole.parquet")
             assert (folder / "streamed.parquet").read_bytes() == (folder / "whole.parquet").read_bytes()
@@ -149,6 +156,22 @@ def test_spilled_parts_make_the_file_and_table_of_the_whole(sizes, order, row_gr
                                           check_exact=True)
     finally:
         frames.ROW_GROUP_ROWS = saved
+
+
+def test_a_workers_part_is_written_from_its_file_and_the_file_deleted_when_its_turn_comes(tmp_path):
+    from analysis import frames
+
+    rng = np.random.default_rng(5)
+    parts = [_estimate_like_part(rng, 50, 50 * k) for k in range(3)]
+    spilled = frames.SpilledParts(tmp_path / "parts", tmp_path / "t.parquet")
+    handed = [frames.arrow_part(part, tmp_path / "parts") for part in parts]
+    assert handed[0].dtypes == tuple(str(t) for t in parts[0].dtypes)
+    spilled.add(2, handed[2])
+    spilled.add(0, handed[0])
+    assert not handed[0].file.exists() and handed[2].file.exists()  # 0 written, 2 waits for 1
+    spilled.add(1, handed[1])
+    assert not handed[1].file.exists() and not handed[2].file.exists()
+    pd.testing.assert_frame_equal(spilled.finish(3).read(), pd.concat(parts, ignore_index=True), check_exact=True)
 
 
 def test_joining_spilled_parts_lets_each_part_go_as_it_is_copied(tmp_path):

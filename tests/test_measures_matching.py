@@ -503,3 +503,24 @@ def test_packaged_may_20_is_a_date_not_a_hedge(packaged):
 def test_packaged_about_300_to_400_is_an_approximator(packaged):
     hedges = categories(packaged, ABOUT_000, "hedges")
     assert any(m.startswith("about 300") and "approx" in c for m, c in hedges), hedges
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["d1", "d2", "d3", "d10"]), st.integers(0, 4),
+                          st.sampled_from(["own", "quoted", "reported"]), st.integers(0, 6)), max_size=30),
+       st.lists(st.tuples(st.sampled_from(["d1", "d2", "d3", "d4"]), st.integers(0, 5)), max_size=20, unique=True),
+       st.sampled_from([object, "category", "str"]))
+def test_each_sentence_gets_the_voice_a_merge_with_sentence_voice_gives(totals, sentence_keys, dtype):
+    """sentence_voices, on integer keys, is the left merge of the sentences with sentence_voice
+    (majority voice, ties own, quoted, reported): rows in any order, sentences without word totals
+    (NA), word totals of documents without sentences, the doc_ids as text, objects or categories."""
+    from analysis.measures import sentence_voice, sentence_voices
+
+    word_totals = pd.DataFrame(totals, columns=["doc_id", "sentence_id", "voice", "n_words"]).astype(
+        {"doc_id": dtype, "voice": dtype})
+    sentences = pd.DataFrame(sentence_keys, columns=["doc_id", "sentence_id"]).astype({"doc_id": dtype})
+    merged = sentences.merge(sentence_voice(word_totals), on=["doc_id", "sentence_id"], how="left")["voice"]
+    found = sentence_voices(sentences, word_totals)
+    assert found.index.equals(sentences.index)
+    pd.testing.assert_series_equal(found.reset_index(drop=True), merged, check_names=False,
+                                   check_categorical=False)
