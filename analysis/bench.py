@@ -3,7 +3,9 @@ on synthetic news corpora of several sizes or on a real corpus, against VADER al
 
 Every timed run is a fresh process (so start-up, imports and worker pools count, as for a user)
 with a fresh cache folder (cold); the peak memory is the summed resident memory of that process and
-its workers, sampled every 50 ms. Per size:
+its workers, sampled every 50 ms. The sizes are measured in rounds, round i making the i-th runs of
+every size (smallest first in even rounds, largest first in odd ones), so that a host whose speed
+drifts slows every size alike rather than the last. Per size:
 
 - `--repeats` cold runs with `--workers` processes and as many with one worker pinned to one core,
   interleaved (run i of each side next to the other's, which goes first alternating, so that a host
@@ -255,64 +257,94 @@ def bench_size(table: pd.DataFrame, *, label: str, work: Path, workers: int, rep
     """Every figure of one benchmark row for one article table (see the module docstring). The ratio
     is measured `ratio_repeats` times (default `repeats`); with 0 it is not, and the ratio's columns
     and `vader_mismatches` are NaN (not measured, not checked)."""
-    ratio_repeats = repeats if ratio_repeats is None else ratio_repeats
-    work.mkdir(parents=True, exist_ok=True)
-    full, half = work / "articles.parquet", work / "half.parquet"
-    table.to_parquet(full, index=False)
-    table.iloc[:len(table) // 2].to_parquet(half, index=False)
-    mb = table["body"].str.len().sum() / 1e6
+    return bench_sizes([(label, table)], work=work, workers=workers, repeats=repeats, ratio_repeats=ratio_repeats,
+                       echo=echo)[0]
 
-    def cold(n_workers: int, i: int, *, pinned: bool) -> dict:
-        cache, out = work / f"cache-{n_workers}-{i}", work / f"out-{n_workers}-{i}"
-        run = _run(_child("--measure", {"table": str(full), "out": str(out), "cache": str(cache),
-                                        "workers": n_workers}), pinned=pinned)
+
+class _SizeRuns:
+    """One corpus size while the benchmark runs: its files, and the runs measured so far."""
+
+    def __init__(self, label: str, table: pd.DataFrame, work: Path):
+        self.label, self.articles, self.work = label, len(table), work
+        work.mkdir(parents=True, exist_ok=True)
+        self.full, self.half = work / "articles.parquet", work / "half.parquet"
+        table.to_parquet(self.full, index=False)
+        table.iloc[:len(table) // 2].to_parquet(self.half, index=False)
+        self.mb = table["body"].str.len().sum() / 1e6
+        self.many, self.one, self.pairs, self.cached = [], [], [], None
+
+
+def bench_sizes(tables: list[tuple[str, pd.DataFrame]], *, work: Path, workers: int, repeats: int,
+                ratio_repeats: int | None = None, echo=print) -> list[dict]:
+    """One benchmark row per (label, article table), measured in rounds: round i makes the i-th runs
+    of every size (smallest first in even rounds, largest first in odd ones), so that a host whose
+    speed drifts during the benchmark (it does: docs/benchmark.md) slows every size alike rather than
+    the last, and the linearity quotient compares sizes measured under the same conditions."""
+    ratio_repeats = repeats if ratio_repeats is None else ratio_repeats
+    sizes = [_SizeRuns(label, table, work / f"n{len(table)}") for label, table in tables]
+    for i in range(max(repeats, ratio_repeats)):  # more ratio pairs than cold runs: rounds of pairs alone
+        for size in sizes if i % 2 == 0 else sizes[::-1]:
+            if i < repeats:
+                _cold_runs(size, i, workers=workers, echo=echo)
+            if i < ratio_repeats:
+                size.pairs.append(_ratio_pair(size.full, size.half, size.work / f"ratio-{i}",
+                                              first="full" if i % 2 == 0 else "half"))
+                shutil.rmtree(size.work / f"ratio-{i}", ignore_errors=True)
+                echo(f"  {size.label}: ratio {size.pairs[-1]['ratio']:.2f}")
+    rows = [_size_row(size, workers=workers, repeats=repeats) for size in sizes]
+    for size in sizes:
+        shutil.rmtree(size.work, ignore_errors=True)
+    return rows
+
+
+def _cold_runs(size: _SizeRuns, i: int, *, workers: int, echo) -> None:
+    """Run i of `workers` processes next to run i of one worker pinned to one core, the one or the
+    other first alternating (a drifting host slows both sides of the speed-up alike); after the
+    first, the re-run on its cache. Each run's output and cache are removed once used."""
+    def cold(n_workers: int) -> dict:
+        cache, out = size.work / f"cache-{n_workers}-{i}", size.work / f"out-{n_workers}-{i}"
+        run = _run(_child("--measure", {"table": str(size.full), "out": str(out), "cache": str(cache),
+                                        "workers": n_workers}), pinned=n_workers == 1)
         run.update(json.loads(run.pop("stdout").strip().splitlines()[-1]))
-        echo(f"  {label}: cold run, {n_workers} worker(s){' pinned to one core' if pinned else ''}: "
+        echo(f"  {size.label}: cold run, {n_workers} worker(s){' pinned to one core' if n_workers == 1 else ''}: "
              f"{run['wall']:.1f} s, peak {run['peak_mb']:.0f} MB")
+        shutil.rmtree(out, ignore_errors=True)
         return run
 
-    # Interleaved, so that a host whose speed drifts during the benchmark (it does: docs/benchmark.md)
-    # slows both sides of each comparison alike: run i of `workers` processes next to run i of one
-    # worker, which goes first alternating; likewise the ratio's full and half size.
-    many, one, pairs = [], [], []
+    for n_workers in ((workers, 1) if i % 2 == 0 else (1, workers)):
+        (size.many if n_workers == workers else size.one).append(cold(n_workers))
+    if i == 0:
+        size.cached = _run(_child("--measure", {"table": str(size.full), "out": str(size.work / "out-cached"),
+                                                "cache": str(size.work / f"cache-{workers}-0"), "workers": workers}))
+        echo(f"  {size.label}: re-run on the cache: {size.cached['wall']:.1f} s")
+        shutil.rmtree(size.work / "out-cached", ignore_errors=True)
+    for n_workers in {workers, 1}:
+        shutil.rmtree(size.work / f"cache-{n_workers}-{i}", ignore_errors=True)
 
-    def ratio_pair(i: int) -> None:
-        pairs.append(_ratio_pair(full, half, work / f"ratio-{i}", first="full" if i % 2 == 0 else "half"))
-        echo(f"  {label}: ratio {pairs[-1]['ratio']:.2f}")
 
-    for i in range(repeats):
-        for n_workers in ((workers, 1) if i % 2 == 0 else (1, workers)):
-            (many if n_workers == workers else one).append(cold(n_workers, i, pinned=n_workers == 1))
-        if i == 0:
-            cached = _run(_child("--measure", {"table": str(full), "out": str(work / "out-cached"),
-                                               "cache": str(work / f"cache-{workers}-0"), "workers": workers}))
-            echo(f"  {label}: re-run on the cache: {cached['wall']:.1f} s")
-        if i < ratio_repeats:
-            ratio_pair(i)
-    for i in range(repeats, ratio_repeats):  # more ratio pairs than cold runs
-        ratio_pair(i)
-    # The ratio: the median of the pairs' (NaN if any is, or if none was measured); the times shown are
-    # the pair's closest to it.
+def _size_row(size: _SizeRuns, *, workers: int, repeats: int) -> dict:
+    """The benchmark row of one size from its runs. The ratio: the median of the pairs' (NaN if any
+    is, or if none was measured), with the times of the pair closest to it."""
+    pairs = size.pairs
     ratios = [p["ratio"] for p in pairs]
     ratio = math.nan if not ratios or any(math.isnan(r) for r in ratios) else statistics.median(ratios)
     timed = dict.fromkeys(RATIO_TIMES, math.nan) if not pairs else pairs[0] if math.isnan(ratio) else \
         min(pairs, key=lambda p: abs(p["ratio"] - ratio))
     ratio_min, ratio_max = (math.nan, math.nan) if math.isnan(ratio) else (min(ratios), max(ratios))
     mismatches = sum(p["mismatches"] for p in pairs) if pairs else math.nan
-    walls, ones = [r["wall"] for r in many], [r["wall"] for r in one]
+    walls, ones = [r["wall"] for r in size.many], [r["wall"] for r in size.one]
     median, median_one = statistics.median(walls), statistics.median(ones)
-    typical = min(many, key=lambda r: abs(r["wall"] - median))
-    row = {"corpus": label, "articles": len(table), "mb_text": mb, "sentences": typical["sentences"],
-           "distinct_sentences": typical["distinct"], "workers": workers, "runs": repeats, "seconds": median,
-           "seconds_min": min(walls), "seconds_max": max(walls), "articles_per_s": len(table) / median,
-           "mb_per_s": mb / median, "peak_memory_mb": max(r["peak_mb"] for r in many + one),
-           **{f"us_per_sentence_{s}": 1e6 * typical["stages"].get(s, 0.0) / typical["sentences"] for s in STAGES},
-           "seconds_1_worker": median_one, "seconds_1_worker_min": min(ones), "seconds_1_worker_max": max(ones),
-           "speedup": median_one / median, **{k: timed[k] for k in RATIO_TIMES}, "ratio": ratio,
-           "ratio_min": ratio_min, "ratio_max": ratio_max, "ratio_runs": len(pairs), "cached_seconds": cached["wall"],
-           "cached_share": cached["wall"] / median, "vader_mismatches": mismatches}
-    shutil.rmtree(work, ignore_errors=True)
-    return row
+    typical = min(size.many, key=lambda r: abs(r["wall"] - median))
+    return {"corpus": size.label, "articles": size.articles, "mb_text": size.mb, "sentences": typical["sentences"],
+            "distinct_sentences": typical["distinct"], "workers": workers, "runs": repeats, "seconds": median,
+            "seconds_min": min(walls), "seconds_max": max(walls), "articles_per_s": size.articles / median,
+            "mb_per_s": size.mb / median, "peak_memory_mb": max(r["peak_mb"] for r in size.many + size.one),
+            **{f"us_per_sentence_{s}": 1e6 * typical["stages"].get(s, 0.0) / typical["sentences"] for s in STAGES},
+            "seconds_1_worker": median_one, "seconds_1_worker_min": min(ones), "seconds_1_worker_max": max(ones),
+            "speedup": median_one / median, **{k: timed[k] for k in RATIO_TIMES}, "ratio": ratio,
+            "ratio_min": ratio_min, "ratio_max": ratio_max, "ratio_runs": len(pairs),
+            "cached_seconds": size.cached["wall"], "cached_share": size.cached["wall"] / median,
+            "vader_mismatches": mismatches}
 
 
 def linearity(rows: pd.DataFrame) -> float | None:
@@ -337,7 +369,7 @@ def run(path=None, *, sizes=DEFAULT_SIZES, workers: int = 2, repeats: int = 3, r
     if ratio_repeats is not None and ratio_repeats < 0:
         raise ValueError(f"ratio_repeats={ratio_repeats} must be 0 or more")
     profile = seed_profile()
-    rows, figures = [], []
+    figures = []
     with tempfile.TemporaryDirectory(prefix="framing-lens-bench-") as tmp:
         if path is not None:
             tables = [(Path(path).name, real_table(Path(path), mapping or {}))]
@@ -347,8 +379,8 @@ def run(path=None, *, sizes=DEFAULT_SIZES, workers: int = 2, repeats: int = 3, r
         for label, table in tables:
             echo(f"{label}: {len(table)} articles")
             figures.append(text_figures(table, profile, label=label))
-            rows.append(bench_size(table, label=label, work=Path(tmp) / f"n{len(table)}", workers=workers,
-                                   repeats=repeats, ratio_repeats=ratio_repeats, echo=echo))
+        rows = bench_sizes(tables, work=Path(tmp), workers=workers, repeats=repeats, ratio_repeats=ratio_repeats,
+                           echo=echo)
     table, figures = pd.DataFrame(rows, columns=BENCH_COLUMNS), pd.concat(figures, ignore_index=True)
     if out is not None:
         Path(out).mkdir(parents=True, exist_ok=True)

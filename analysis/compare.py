@@ -35,6 +35,7 @@ ALL = "all"
 UNIT_TYPES = ("document", "outlet", "group")
 DEDUP = ("drop_copies", "keep")
 REST = "rest"
+_NEITHER, _SIDE_A, _SIDE_B = 0, 1, 2  # rows of a contrast by side (`_term_sums`)
 CI_UNITS = ("document", "sentence")  # what an interval resamples, by by_sentence
 # VADER's conventional cut-offs (Hutto & Gilbert 2014).
 NEGATIVE_AT, POSITIVE_AT = -0.05, 0.05
@@ -910,16 +911,17 @@ def log_odds_dirichlet(counts_a, counts_b, prior, *, alpha_0: float | None = Non
 
 
 def _term_sums(terms: pd.Series, counts: pd.Series, sides: np.ndarray) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Counts summed per term over all rows (the prior) and over the rows of side "a" and of side "b":
-    each a Series indexed by the terms present (sorted, as a group-by gives them; categories in their
-    order). Integer counts are summed on integer codes (a million rows of term counts are typical);
-    others by group-by."""
+    """Counts summed per term over all rows (the prior) and over the rows of side a and of side b
+    (`sides`: _SIDE_A, _SIDE_B or _NEITHER per row, small integers rather than labels, as tens of
+    millions of rows are typical): each a Series indexed by the terms present (sorted, as a group-by
+    gives them; categories in their order). Integer counts are summed on integer codes; others by
+    group-by."""
     dtype = counts.dtype  # NumPy integers that fit int64; nullable integers may hold NA: group-by
     if not (isinstance(dtype, np.dtype) and (dtype.kind == "i" or (dtype.kind == "u" and dtype.itemsize < 8))):
         frame = pd.DataFrame({"term": terms.to_numpy(), "count": counts.to_numpy(), "side": sides})
         by_side = frame.groupby(["side", "term"])["count"].sum()
         pick = (lambda s: by_side.loc[s] if s in by_side.index.get_level_values(0) else pd.Series(dtype=float))
-        return frame.groupby("term")["count"].sum(), pick("a"), pick("b")
+        return frame.groupby("term")["count"].sum(), pick(_SIDE_A), pick(_SIDE_B)
     if isinstance(terms.dtype, pd.CategoricalDtype):  # the pipeline's term counts: codes are there already
         codes, labels = terms.cat.codes.to_numpy(np.int64), terms.cat.categories
     else:
@@ -935,8 +937,8 @@ def _term_sums(terms: pd.Series, counts: pd.Series, sides: np.ndarray) -> tuple[
         return pd.Series(sums[present], index=index[present], name="count")
 
     out = [summed(slice(None))]
-    for name in ("a", "b"):
-        rows = np.flatnonzero(sides == name)
+    for side in (_SIDE_A, _SIDE_B):
+        rows = np.flatnonzero(sides == side)
         out.append(summed(rows) if len(rows) else pd.Series(dtype=float))
     return tuple(out)
 
@@ -965,8 +967,8 @@ def distinctive_terms(term_counts: pd.DataFrame, doc_units: pd.DataFrame, *, gro
         keep &= term_counts["section"].isin(sections).to_numpy(bool)
     rows = np.flatnonzero(keep)
     at = positions(side.index, term_counts["doc_id"].take(rows))  # documents on neither side are left out
-    is_b = np.append(side.to_numpy() == "b", False)  # at -1 (neither side): the appended False, unused
-    sides = np.array(["", "a", "b"], dtype=object)[np.where(at >= 0, 1 + is_b[at], 0)]
+    side_codes = np.append(np.where(side.to_numpy() == "b", _SIDE_B, _SIDE_A), _NEITHER).astype(np.int8)
+    sides = side_codes[at]  # at -1 (neither side): the appended _NEITHER
     prior, count_a, count_b = _term_sums(term_counts["term"].take(rows), term_counts["count"].take(rows), sides)
     out = log_odds_dirichlet(count_a, count_b, prior, alpha_0=alpha_0, min_count=min_count)
     out.insert(0, "section", "+".join(sections) if sections else ALL)

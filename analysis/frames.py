@@ -79,6 +79,10 @@ def positions(labels, values) -> np.ndarray:
     strings), so a column of a million repeated document ids costs one lookup per document."""
     if not isinstance(values, (pd.Series, pd.Index, np.ndarray, pd.api.extensions.ExtensionArray)):
         values = np.array([*values, None], dtype=object)[:-1]  # one value per item, whatever it holds
+    if isinstance(values.dtype, pd.CategoricalDtype):  # term counts' doc_ids: each category looked up once
+        categories = pd.Index(values.dtype.categories, dtype=object)
+        found = pd.Index(labels).get_indexer(categories.insert(len(categories), np.nan)).astype(np.int64)
+        return found[np.asarray(values.cat.codes if isinstance(values, pd.Series) else values.codes)]  # -1: NaN
     codes, uniques = pd.factorize(values, use_na_sentinel=False)  # a missing value is looked up too
     found = pd.Index(labels).get_indexer(uniques)
     return np.where(codes >= 0, found[np.maximum(codes, 0)], -1).astype(np.int64)

@@ -4,6 +4,7 @@ every figure issue 11 asks for (timings themselves are not asserted: they belong
 from __future__ import annotations
 
 import math
+import os
 import statistics
 from pathlib import Path
 
@@ -144,6 +145,37 @@ def test_runs_are_interleaved_and_the_ratio_is_the_median_of_its_pairs(articles,
     assert row["measure_1core_full"] == walls["measure articles"][at_median]
     assert row["seconds"] == statistics.median(walls["cold 2"]) and row["seconds_1_worker"] == statistics.median(
         walls["cold 1"])
+
+
+def test_sizes_are_measured_in_rounds_so_a_drifting_host_slows_every_size_alike(articles, tmp_path, monkeypatch):
+    """Round i makes the i-th runs of every size, smallest first in even rounds and largest first in
+    odd ones, rather than every run of one size before the next: a host that slows during the
+    benchmark then slows all sizes alike, and the linearity quotient compares like with like. Each
+    size's row still holds that size's runs alone, and every run's output folder is removed."""
+    import json
+
+    log = []
+
+    def fake_run(command, *, pinned=False):
+        spec = json.loads(command[4]) if command[3] == "--measure" else {"table": command[4]}
+        size = "small" if f"{os.sep}n8{os.sep}" in spec["table"] else "large"
+        log.append((size, "cached" if "out-cached" in command[4] else command[3]))
+        stdout = json.dumps({"stages": {"corpus": 1.0}, "sentences": 10 if size == "small" else 20, "distinct": 9,
+                             "reused": []}) if command[3] == "--measure" else \
+            json.dumps({"seconds": 1.0, "distinct": 9, "mismatches": 0})
+        return {"wall": float(len(log)), "peak_mb": 1.0, "stdout": stdout}
+
+    monkeypatch.setattr(bench, "_run", fake_run)
+    rows = bench.bench_sizes([("small", articles.iloc[:8]), ("large", articles.iloc[:16])], work=tmp_path,
+                             workers=2, repeats=2, ratio_repeats=0, echo=lambda _: None)
+    order = [size for size, kind in log]
+    # round 0: small (2 cold runs and the cached re-run), then large; round 1: large first, then small
+    assert order == ["small"] * 3 + ["large"] * 5 + ["small"] * 2
+    assert [r["corpus"] for r in rows] == ["small", "large"] and [r["sentences"] for r in rows] == [10, 20]
+    # walls are log positions: small's 2-worker runs were 1st and 10th (first in round 0, 2 workers first;
+    # last in round 1, one worker first), large's 4th and 8th
+    assert rows[0]["seconds"] == statistics.median([1.0, 10.0]) and rows[1]["seconds"] == statistics.median([4.0, 8.0])
+    assert not any(tmp_path.iterdir())  # every size's folder is removed at the end
 
 
 def test_the_ratio_can_be_left_out_and_then_reports_nothing_it_did_not_measure(articles, tmp_path, monkeypatch):

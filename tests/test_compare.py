@@ -460,7 +460,8 @@ def test_term_sums_equal_group_by_sums_per_term_and_side(rows, dtype):
     terms = pd.Series([t for t, _, _ in rows], dtype=str)
     counts = pd.Series([c for _, c, _ in rows], dtype=dtype)
     sides = np.array([s for _, _, s in rows], dtype=object)
-    prior, count_a, count_b = compare._term_sums(terms, counts, sides)
+    codes = {"": compare._NEITHER, "a": compare._SIDE_A, "b": compare._SIDE_B}
+    prior, count_a, count_b = compare._term_sums(terms, counts, np.array([codes[s] for s in sides], np.int8))
     frame = pd.DataFrame({"term": terms, "count": counts, "side": sides})
     expected = frame.groupby("term")["count"].sum()
     assert prior.to_dict() == expected.to_dict() and list(prior.index) == sorted(expected.index)
@@ -472,6 +473,7 @@ def test_term_sums_equal_group_by_sums_per_term_and_side(rows, dtype):
 def test_term_sums_of_nullable_counts_skip_missing_values_as_a_group_by_does():
     terms = pd.Series(["coup", "coup", "regime"], dtype=str)
     counts = pd.Series([2, pd.NA, 5], dtype="Int64")
-    prior, count_a, count_b = compare._term_sums(terms, counts, np.array(["a", "a", "b"], dtype=object))
+    prior, count_a, count_b = compare._term_sums(terms, counts, np.array([compare._SIDE_A, compare._SIDE_A,
+                                                                                compare._SIDE_B], np.int8))
     assert prior.to_dict() == {"coup": 2, "regime": 5}
     assert count_a.to_dict() == {"coup": 2} and count_b.to_dict() == {"regime": 5}

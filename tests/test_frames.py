@@ -54,7 +54,8 @@ def test_parquet_bytes_do_not_depend_on_how_the_table_was_assembled(tmp_path):
 @given(st.lists(st.sampled_from(["000", "001", "002", "a", "é", ""]), unique=True),
        st.lists(st.sampled_from(["000", "001", "002", "a", "é", "", "zz"]), max_size=40))
 def test_positions_equal_get_indexer(labels, values):
-    for column in (pd.Series(values, dtype=object), pd.Series(values, dtype=str)):
+    for column in (pd.Series(values, dtype=object), pd.Series(values, dtype=str), pd.Series(values, dtype="category"),
+                   pd.Series(values, dtype=pd.CategoricalDtype(["zz", *labels, "unused"]))):  # as term counts
         expected = pd.Index(labels, dtype=object).get_indexer(pd.Index(values, dtype=object))
         assert positions(labels, column).tolist() == expected.tolist()
 
@@ -101,6 +102,8 @@ def test_positions_find_a_missing_value_as_get_indexer_does():
     labels = pd.Index(["000", np.nan, "002"], dtype=object)
     values = pd.Series(["002", np.nan, "zz"], dtype=object)
     assert positions(labels, values).tolist() == labels.get_indexer(values).tolist() == [2, 1, -1]
+    assert positions(labels, values.astype("category")).tolist() == [2, 1, -1]  # categories looked up once
+    assert positions(labels.dropna(), values.astype("category")).tolist() == [1, -1, -1]
     assert positions(["a", 1], [1, "a", (1, 2)]).tolist() == [1, 0, -1]
 
 
