@@ -524,3 +524,24 @@ def test_each_sentence_gets_the_voice_a_merge_with_sentence_voice_gives(totals, 
     assert found.index.equals(sentences.index)
     pd.testing.assert_series_equal(found.reset_index(drop=True), merged, check_names=False,
                                    check_categorical=False)
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["d1", "d2", "d10", "é"]), st.integers(0, 3),
+                          st.sampled_from(["loaded", "hedges"]), st.sampled_from(["label", "regime", None]),
+                          st.sampled_from(["regime", "dictator", "may"]), st.sampled_from(["own", "quoted"]),
+                          st.sampled_from(["body", "headline"])), max_size=40),
+       st.sampled_from([object, "str", "category"]))
+def test_match_counts_is_the_groupby_of_the_seven_keys(rows, dtype):
+    """match_counts, a stable sort of packed key codes, gives what pandas' groupby(...).size() gives:
+    the same rows in the same order and dtypes, repeated matches counted, rows with a missing key
+    (here a missing category) left out as groupby leaves them out, text, object or categorical
+    columns (these go to groupby itself)."""
+    from analysis.measures import MATCH_COUNT_KEYS, match_counts
+
+    matches = pd.DataFrame(rows, columns=MATCH_COUNT_KEYS)
+    matches = matches.astype({k: dtype for k in MATCH_COUNT_KEYS if k != "sentence_id"})
+    expected = matches.groupby(MATCH_COUNT_KEYS, sort=True).size().rename("count").reset_index()
+    found = match_counts(matches)
+    pd.testing.assert_frame_equal(found, expected, check_exact=True)
+    assert found["count"].sum() == matches[MATCH_COUNT_KEYS].notna().all(axis=1).sum()
