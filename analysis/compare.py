@@ -237,48 +237,6 @@ def _sentiment_ratio(sentence_scores, doc_units, *, drop_copies: bool, score_col
     return _Ratio(num, keys.assign(value=1.0), labels, 1.0, count_is_den=True)
 
 
-@dataclass(frozen=True)
-class Ratios:
-    """The rates' and the sentiment's per-row ratio tables, built once by `prepare_ratios` for the
-    estimates and contrasts over the whole corpus, which would otherwise each build the same ones
-    again (at 100,000 articles, tables of millions of rows, per task)."""
-
-    rates: _Ratio
-    sentiment: _Ratio
-    drop_copies: bool
-    score_col: str
-
-
-def prepare_ratios(counts: pd.DataFrame, word_totals: pd.DataFrame, sentence_scores: pd.DataFrame,
-                   doc_units: pd.DataFrame, *, dedup: str = "drop_copies", score_col: str = "compound") -> Ratios:
-    """The ratio tables that `estimate_rates` and `estimate_sentiment` of outlets or groups (not of
-    documents, which keep their copies' bodies) and `group_differences` build from these tables,
-    under this dedup rule and score column and without extra categories; pass them as `ratios=`.
-    The tables are checked here: every doc_id of them must be in doc_units."""
-    _check_choice(dedup, "dedup", DEDUP)
-    _doc_table(doc_units)
-    for df, name in ((counts, "counts"), (word_totals, "word_totals"), (sentence_scores, "sentence_scores")):
-        _check_known_docs(df, name, doc_units)
-    drop = dedup == "drop_copies"
-    return Ratios(_rate_ratio(counts, word_totals, doc_units, drop_copies=drop),
-                  _sentiment_ratio(sentence_scores, doc_units, drop_copies=drop, score_col=score_col),
-                  drop, score_col)
-
-
-def _prepared(ratios: Ratios | None, kind: str, *, drop: bool, categories=None, score_col: str = "compound"):
-    """The prepared ratio of `kind` ("rates" or "sentiment"), or None without `ratios`; an error
-    where they were prepared under another dedup rule or score column, or the call adds categories."""
-    if ratios is None:
-        return None
-    if ratios.drop_copies != drop or categories is not None or (kind == "sentiment" and ratios.score_col != score_col):
-        def options(dropped, column, extra):
-            return f"dedup={'drop_copies' if dropped else 'keep'!r}, score_col={column!r}, categories={extra!r}"
-        raise ValueError(f"ratios were prepared with {options(ratios.drop_copies, ratios.score_col, None)} but this "
-                         f"call needs {options(drop, score_col, categories)} (document estimates keep copies' "
-                         "bodies); prepare them with the same options, or leave ratios out")
-    return getattr(ratios, kind)
-
-
 # ---------------------------------------------------------------------------------------------
 # Clusters: the resampling units (documents, or sentences of a single-document unit)
 
@@ -555,7 +513,7 @@ def _unit_map_for(doc_units, *, unit_type, unit_col, dedup) -> tuple[pd.Series, 
 
 def estimate_rates(counts: pd.DataFrame, word_totals: pd.DataFrame, doc_units: pd.DataFrame, *, unit_type: str,
                    unit_col: str, n_boot: int = 2000, seed: int = 0, confidence: float = 0.95,
-                   dedup: str = "drop_copies", categories=None, ratios: Ratios | None = None) -> pd.DataFrame:
+                   dedup: str = "drop_copies", categories=None) -> pd.DataFrame:
     """Loaded-term rates per 1,000 words with cluster-bootstrap intervals, as `estimates` rows.
 
     rate = 1000 * sum(count) / sum(n_words) over the unit's documents, for each lexicon x category
@@ -564,33 +522,28 @@ def estimate_rates(counts: pd.DataFrame, word_totals: pd.DataFrame, doc_units: p
     unit has two or more (ratio estimator on each resample), the sentences of its one document
     otherwise; draws are keyed by (seed, unit). Rows: every (voice, section) cell in which the
     unit has words or matches. `categories`: extra (lexicon, category) pairs to report even where
-    nothing matched. `ratios`: from `prepare_ratios` on these tables, built once for many calls.
+    nothing matched.
     """
     _check_params(n_boot, seed, confidence)
     doc_unit, drop = _unit_map_for(doc_units, unit_type=unit_type, unit_col=unit_col, dedup=dedup)
-    ratio = _prepared(ratios, "rates", drop=drop, categories=categories)
-    if ratio is None:
-        _check_known_docs(counts, "counts", doc_units)
-        _check_known_docs(word_totals, "word_totals", doc_units)
-        ratio = _rate_ratio(counts, word_totals, doc_units, drop_copies=drop, categories=categories)
+    _check_known_docs(counts, "counts", doc_units)
+    _check_known_docs(word_totals, "word_totals", doc_units)
+    ratio = _rate_ratio(counts, word_totals, doc_units, drop_copies=drop, categories=categories)
     return _estimates(ratio, doc_unit, unit_type=unit_type, n_boot=n_boot, seed=seed, confidence=confidence)
 
 
 def estimate_sentiment(sentence_scores: pd.DataFrame, doc_units: pd.DataFrame, *, unit_type: str, unit_col: str,
                        n_boot: int = 2000, seed: int = 0, confidence: float = 0.95, dedup: str = "drop_copies",
-                       score_col: str = "compound", ratios: Ratios | None = None) -> pd.DataFrame:
+                       score_col: str = "compound") -> pd.DataFrame:
     """Sentence sentiment per unit as `estimates` rows: mean_compound (mean over sentences),
     share_negative (compound <= -0.05) and share_positive (compound >= 0.05), by voice and section
     (each and "all"). Same bootstrap as `estimate_rates`; count = sentences, n_words is NaN.
-    `score_col="compound_masked"` scores the text with topic words neutralised. `ratios`: from
-    `prepare_ratios`, as in `estimate_rates`.
+    `score_col="compound_masked"` scores the text with topic words neutralised.
     """
     _check_params(n_boot, seed, confidence)
     doc_unit, drop = _unit_map_for(doc_units, unit_type=unit_type, unit_col=unit_col, dedup=dedup)
-    ratio = _prepared(ratios, "sentiment", drop=drop, score_col=score_col)
-    if ratio is None:
-        _check_known_docs(sentence_scores, "sentence_scores", doc_units)
-        ratio = _sentiment_ratio(sentence_scores, doc_units, drop_copies=drop, score_col=score_col)
+    _check_known_docs(sentence_scores, "sentence_scores", doc_units)
+    ratio = _sentiment_ratio(sentence_scores, doc_units, drop_copies=drop, score_col=score_col)
     return _estimates(ratio, doc_unit, unit_type=unit_type, n_boot=n_boot, seed=seed, confidence=confidence)
 
 
@@ -850,7 +803,7 @@ def _permutation_pvalues(parts, *, keys, n_perm, seed) -> None:
 def group_differences(counts: pd.DataFrame, word_totals: pd.DataFrame, sentence_scores: pd.DataFrame,
                       doc_units: pd.DataFrame, *, group_col: str, group_a, group_b=REST, n_boot: int = 2000,
                       n_perm: int = 10000, seed: int = 0, confidence: float = 0.95, dedup: str = "drop_copies",
-                      categories=None, score_col: str = "compound", ratios: Ratios | None = None) -> pd.DataFrame:
+                      categories=None, score_col: str = "compound") -> pd.DataFrame:
     """Group a minus group b ("rest": every other document with a group) as `differences` rows.
 
     difference: pooled rate a - pooled rate b (rates per 1,000 words), or the sentence-level
@@ -858,27 +811,21 @@ def group_differences(counts: pd.DataFrame, word_totals: pd.DataFrame, sentence_
     group's documents resampled independently (its sentences if it has one document), draws keyed
     by (seed, group). p_value: permutation test of the mean per-document value (rate, mean
     compound, share) over the documents with words (sentences) in that voice and section, exact
-    when the relabelings are few. Rows: cells where both groups have words (sentences). `ratios`:
-    from `prepare_ratios`, as in `estimate_rates`.
+    when the relabelings are few. Rows: cells where both groups have words (sentences).
     """
     _check_params(n_boot, seed, confidence)
     _check_choice(dedup, "dedup", DEDUP)
     if int(n_perm) != n_perm or n_perm < 1:
         raise ValueError(f"n_perm={n_perm!r} must be a positive integer")
     side = _groups(doc_units, group_col, group_a, group_b)
+    for df, name in ((counts, "counts"), (word_totals, "word_totals"), (sentence_scores, "sentence_scores")):
+        _check_known_docs(df, name, doc_units)
     drop = dedup == "drop_copies"
-    rates = _prepared(ratios, "rates", drop=drop, categories=categories)
-    sentiment = _prepared(ratios, "sentiment", drop=drop, score_col=score_col)
-    if ratios is None:
-        for df, name in ((counts, "counts"), (word_totals, "word_totals"), (sentence_scores, "sentence_scores")):
-            _check_known_docs(df, name, doc_units)
-    made = [lambda: rates if rates is not None else _rate_ratio(counts, word_totals, doc_units, drop_copies=drop,
-                                                                categories=categories),
-            lambda: sentiment if sentiment is not None else _sentiment_ratio(sentence_scores, doc_units,
-                                                                            drop_copies=drop, score_col=score_col)]
+    ratios = [lambda: _rate_ratio(counts, word_totals, doc_units, drop_copies=drop, categories=categories),
+              lambda: _sentiment_ratio(sentence_scores, doc_units, drop_copies=drop, score_col=score_col)]
     # One ratio at a time (its per-row tables are the task's largest), each let go once summed.
     parts = [_difference_rows(ratio(), side, keys=(group_a, group_b), n_boot=n_boot, seed=seed,
-                              confidence=confidence) for ratio in made]
+                              confidence=confidence) for ratio in ratios]
     _permutation_pvalues(parts, keys=(group_a, group_b), n_perm=n_perm, seed=seed)
     return pd.concat([part[0][DIFFERENCE_COLUMNS] for part in parts], ignore_index=True)
 

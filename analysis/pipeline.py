@@ -608,7 +608,7 @@ def _scores(sentences: pd.DataFrame, word_totals: pd.DataFrame, mask_words: list
 
 def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_units, actor_sentences, categories,
                     matches, spans, mentions, n_boot, n_perm, seed, dedup, alpha_0, parts_folder=None,
-                    masked_twin=False, ratios=None):
+                    masked_twin=False):
     """One independent piece of the corpus-level step, as rows of estimates, differences or
     distinctive_terms. Each is deterministic (bootstrap and permutation draws are keyed by unit and
     contrast), so the engine that runs it cannot change it.
@@ -621,9 +621,7 @@ def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_unit
 
     With `parts_folder`, a rates or sentiment task's rows come back as an `ArrowPart` in a file there;
     with `masked_twin` too, a plain sentiment task's as (plain, masked twin): the same rows under
-    the `_masked` measure names, for an empty mask. `ratios` (`compare.prepare_ratios` of counts,
-    word_totals and the plain compound scores): the ratio tables of the outlet and group estimates
-    and of the contrasts, built once for all of them.
+    the `_masked` measure names, for an empty mask.
     """
     kind, options = task[0], {"seed": seed, "dedup": dedup}
     if kind == "actor_labels":
@@ -636,16 +634,14 @@ def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_unit
         _, unit_type, unit_col, boot, score_col, part = task
         if part is not None:
             doc_units, counts, word_totals, scores = (part[k] for k in ("doc_units", "counts", "word_totals", "scores"))
-        whole = part is None and unit_type != "document"  # the prepared ratios' tables, where given
         if kind == "rates":
             # a chunk of documents reports the corpus's (lexicon, category) pairs, as the whole would
             rows = compare.estimate_rates(counts, word_totals, doc_units, unit_type=unit_type, unit_col=unit_col,
                                           n_boot=boot, categories=categories if part is not None else None,
-                                          ratios=ratios if whole else None, **options)
+                                          **options)
             return arrow_part(rows, parts_folder) if parts_folder else rows
-        prepared = ratios if whole and ratios is not None and ratios.score_col == score_col else None
         rows = compare.estimate_sentiment(scores, doc_units, unit_type=unit_type, unit_col=unit_col, n_boot=boot,
-                                          score_col=score_col, ratios=prepared, **options)
+                                          score_col=score_col, **options)
         rows = rows.assign(measure=rows["measure"] + ("_masked" if score_col == "compound_masked" else ""))
         if not parts_folder:
             return rows
@@ -662,7 +658,7 @@ def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_unit
                          ignore_index=True)
     if kind == "difference":
         return compare.group_differences(counts, word_totals, scores, doc_units, group_col="group", group_a=task[1],
-                                         group_b=task[2], n_boot=n_boot, n_perm=n_perm, ratios=ratios, **options)
+                                         group_b=task[2], n_boot=n_boot, n_perm=n_perm, **options)
     return compare.distinctive_terms(terms, doc_units, group_col="group", group_a=task[1], group_b=task[2],
                                      alpha_0=alpha_0, dedup=dedup)
 
@@ -705,14 +701,10 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
     # log-odds prior (the whole corpus) keeps them.
     doc_units = docs[["doc_id", "outlet", "group"]].assign(exclude_body=docs["duplicate_of"] != "")
     counts = measures.match_counts(matches)
-    # The ratio tables of the outlet and group estimates and of every contrast, built once here rather
-    # than again by each of those tasks (`compare.prepare_ratios`).
-    ratios = compare.prepare_ratios(counts, word_totals, scores, doc_units, dedup=dedup)
     # What only this step reads goes to mapped files too (`mapped`: where, or None), so that the forked
     # workers do not each count it again.
     if mapped is not None:
-        map_from_disk([(counts, None)] + [(table, None) for ratio in (ratios.rates, ratios.sentiment)
-                                          for table in (ratio.num, ratio.den)], mapped)
+        map_from_disk([(counts, None)], mapped)
     doc_ids = sorted(doc_units["doc_id"], key=str)  # document estimates come in this order
     doc_parts = _document_parts(doc_ids, chunk_size, folder=mapped, doc_units=doc_units, counts=counts,
                                 word_totals=word_totals, scores=scores)
@@ -772,7 +764,7 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
                           scores=scores, terms=terms, doc_units=doc_units, actor_sentences=actor_sentences,
                           categories=categories, matches=matches, spans=spans, mentions=mentions, n_boot=n_boot,
                           n_perm=n_perm, seed=seed, dedup=dedup, alpha_0=alpha_0, parts_folder=parts_folder,
-                          masked_twin=masked_is_plain, ratios=ratios)
+                          masked_twin=masked_is_plain)
     except BaseException:
         if parts_on_disk is not None:
             parts_on_disk.discard()

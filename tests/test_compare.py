@@ -385,40 +385,6 @@ def test_group_difference_is_pooled_rate_a_minus_pooled_rate_b():
     assert s["difference"] == pytest.approx((-0.6 + 0.2 + 0.0 + 0.5 - 0.1) / 5 - (0.3 + 0.04 - 0.9) / 3)
 
 
-@pytest.mark.parametrize("dedup", ["drop_copies", "keep"])
-def test_prepared_ratios_give_the_same_rows_as_building_them_per_call(dedup):
-    """prepare_ratios builds once what each outlet or group estimate and each contrast builds: the
-    rows with ratios= are those without, to the bit, under either dedup rule (d4's copied body)."""
-    ratios = compare.prepare_ratios(COUNTS, WORDS, SCORES, DOCS, dedup=dedup)
-    for unit in ("outlet", "outlet_group"):
-        kw = {"unit_type": "group", "unit_col": unit, "n_boot": 300, "dedup": dedup, "seed": 3}
-        pd.testing.assert_frame_equal(estimate_rates(COUNTS, WORDS, DOCS, ratios=ratios, **kw),
-                                      estimate_rates(COUNTS, WORDS, DOCS, **kw), check_exact=True)
-        pd.testing.assert_frame_equal(estimate_sentiment(SCORES, DOCS, ratios=ratios, **kw),
-                                      estimate_sentiment(SCORES, DOCS, **kw), check_exact=True)
-    kw = {"group_col": "outlet_group", "group_a": "L", "group_b": "R", "n_boot": 200, "n_perm": 100, "dedup": dedup}
-    with_ratios = group_differences(COUNTS, WORDS, SCORES, DOCS, ratios=ratios, **kw)
-    pd.testing.assert_frame_equal(with_ratios, group_differences(COUNTS, WORDS, SCORES, DOCS, **kw), check_exact=True)
-    assert len(with_ratios) > 0
-
-
-def test_prepared_ratios_for_other_options_are_refused_by_name():
-    """Ratios prepared under drop_copies cannot stand in for a call that keeps copies' bodies (every
-    document estimate does), adds categories or reads another score column: the error says so."""
-    ratios = compare.prepare_ratios(COUNTS, WORDS, SCORES, DOCS)
-    with pytest.raises(ValueError, match="dedup='drop_copies'.*dedup='keep'"):
-        estimate_rates(COUNTS, WORDS, DOCS, unit_type="document", unit_col="doc_id", ratios=ratios)
-    with pytest.raises(ValueError, match="categories=\\[\\('loaded', 'slur'\\)\\]"):
-        estimate_rates(COUNTS, WORDS, DOCS, unit_type="outlet", unit_col="outlet", categories=[("loaded", "slur")],
-                       ratios=ratios)
-    masked = SCORES.assign(compound_masked=SCORES["compound"])
-    with pytest.raises(ValueError, match="score_col='compound_masked'"):
-        estimate_sentiment(masked, DOCS, unit_type="outlet", unit_col="outlet", score_col="compound_masked",
-                           ratios=ratios)
-    with pytest.raises(ValueError, match="doc_id"):
-        compare.prepare_ratios(COUNTS, WORDS, SCORES, DOCS.iloc[:3])
-
-
 def test_contrast_all_is_each_group_against_the_rest_plus_the_pair():
     diff = contrast_all(COUNTS, WORDS, SCORES, DOCS, group_col="outlet", pair=("B", "A"), n_boot=50, n_perm=100)
     pairs = set(map(tuple, diff[["group_a", "group_b"]].drop_duplicates().to_numpy()))
