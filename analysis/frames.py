@@ -187,12 +187,15 @@ def restore_dtypes(table: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
     return table
 
 
-def run_starts(values: pd.Series) -> np.ndarray:
+def run_starts(values: pd.Series | np.ndarray) -> np.ndarray:
     """Positions where a run of equal values begins (always 0 for a non-empty series): a table's
-    rows come grouped by document, so its doc_ids form one run a document."""
+    rows come grouped by document, so its doc_ids form one run a document. A NumPy array (sorted
+    integer keys, say) is compared as it is."""
     if len(values) < 2:
         return np.arange(len(values))
-    if isinstance(values.dtype, pd.CategoricalDtype):
+    if isinstance(values, np.ndarray):
+        differs = values[1:] != values[:-1]
+    elif isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy()
         differs = codes[1:] != codes[:-1]
     else:

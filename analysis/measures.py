@@ -506,14 +506,19 @@ def match_counts(matches: pd.DataFrame) -> pd.DataFrame:
     left out), found by one stable sort of the keys' sorted codes packed into an integer rather
     than by pandas' groupby (at 100,000 articles, 3.2 million matches: half the time)."""
     keys = matches[MATCH_COUNT_KEYS]
+
+    def by_groupby() -> pd.DataFrame:
+        return keys.groupby(MATCH_COUNT_KEYS, sort=True).size().rename("count").reset_index()
+
+    if any(isinstance(dtype, pd.CategoricalDtype) for dtype in keys.dtypes):
+        return by_groupby()  # categories have groupby's own rules (unobserved ones)
     # Coded as groupby codes its keys; NumPy columns as arrays, so that an object column's values have
     # their type inferred (text becomes the string dtype) as in groupby's result.
     coded = [pd.factorize(keys[key].array if isinstance(keys[key].dtype, pd.api.extensions.ExtensionDtype)
                           else keys[key].to_numpy(), sort=True) for key in MATCH_COUNT_KEYS]
     sizes = np.array([max(len(uniques), 1) for _, uniques in coded], float)
-    if np.prod(sizes) >= 2.0 ** 62 or any(isinstance(dtype, pd.CategoricalDtype) for dtype in keys.dtypes):
-        # a packed key would overflow; categories have groupby's own rules (unobserved ones)
-        return keys.groupby(MATCH_COUNT_KEYS, sort=True).size().rename("count").reset_index()
+    if np.prod(sizes) >= 2.0 ** 62:
+        return by_groupby()  # a packed key would overflow
     rows = np.flatnonzero(np.logical_and.reduce([code >= 0 for code, _ in coded], axis=0, initial=True))
     packed = np.zeros(len(rows), np.int64)
     for (code, _), size in zip(coded, sizes.astype(np.int64)):
@@ -521,7 +526,7 @@ def match_counts(matches: pd.DataFrame) -> pd.DataFrame:
         packed += code[rows]
     order = np.argsort(packed, kind="stable")
     packed = packed[order]
-    starts = np.flatnonzero(np.concatenate([[True], packed[1:] != packed[:-1]])) if len(packed) else order
+    starts = run_starts(packed)
     first = rows[order[starts]]
     counts = pd.DataFrame({key: pd.Index(uniques).take(code[first]) for key, (code, uniques)
                            in zip(MATCH_COUNT_KEYS, coded)})
@@ -554,7 +559,7 @@ def sentence_voices(sentences: pd.DataFrame, word_totals: pd.DataFrame) -> pd.Se
     ordered = usable[_by_sentence_then_majority(w_key[usable], word_totals["n_words"].to_numpy(np.int64)[usable],
                                                 _voice_rank(word_totals["voice"].iloc[usable]))]
     keys = w_key[ordered]
-    firsts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]])) if len(keys) else np.zeros(0, np.int64)
+    firsts = run_starts(keys)
     best_rows, best_keys = ordered[firsts], keys[firsts]
     rows = np.full(len(s_key), -1)  # -1: no word totals, NA
     if len(best_keys):

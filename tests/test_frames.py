@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.frames import categories_at, concat_frames, is_sorted, labels_at, map_from_disk, positions
+from analysis.frames import categories_at, concat_frames, is_sorted, labels_at, map_from_disk, positions, run_starts
 
 
 @given(st.lists(st.text(max_size=12), min_size=1, max_size=6, unique=True).flatmap(
@@ -376,3 +376,13 @@ def test_number_columns_mapped_from_disk_leave_this_processs_memory(tmp_path):
     finally:
         tracemalloc.stop()
     assert table["start"].sum() == 999_999 * 1_000_000 // 2 and table["share"].iloc[-1] == 1.0
+
+
+@given(st.lists(st.sampled_from(["d1", "d2", "d10"]), max_size=30), st.sampled_from([object, "str", "category", "codes"]))
+def test_run_starts_are_where_the_value_changes_in_any_form(values, form):
+    """run_starts gives the first position of each run of equal values, the same for text, object,
+    categorical columns and a NumPy array of integer codes (as the match counts' packed keys are)."""
+    expected = [i for i in range(len(values)) if i == 0 or values[i] != values[i - 1]]
+    column = (pd.factorize(pd.Series(values, dtype=object))[0] if form == "codes"
+              else pd.Series(values, dtype=form))
+    assert run_starts(column).tolist() == expected
