@@ -47,6 +47,7 @@ class Runner:
         self.engine, self.workers, self.scheduler = engine, int(workers), scheduler
         self.progress = show_progress(progress)
         self._client = self._cluster = None
+        use_arrow_pool()  # before any worker is forked: they allocate from it too
 
     def __enter__(self) -> Self:
         return self
@@ -142,6 +143,27 @@ class Runner:
             futures[i] = None  # the result lives on the cluster only while referenced
             bar.update(sizes[i])
         return out
+
+
+ARROW_POOL = "jemalloc"
+
+
+def use_arrow_pool() -> str:
+    """Arrow's jemalloc memory pool for this process's tables (and its forked workers'), unless
+    ARROW_DEFAULT_MEMORY_POOL names one or this build of pyarrow has no jemalloc; the pool's name.
+
+    pyarrow's default on Linux, mimalloc, was slow with the pipeline's large columns: joining the
+    2 million sentence texts of 100,000 articles took 0.79 s in it against 0.18 s in jemalloc,
+    and a cold run of those articles 291 s against 273 s (docs/benchmark.md, seventeenth round).
+    The results do not depend on it."""
+    import pyarrow as pa
+
+    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        try:
+            pa.set_memory_pool(getattr(pa, f"{ARROW_POOL}_memory_pool")())
+        except NotImplementedError:  # not built with it: the default stays
+            pass
+    return pa.default_memory_pool().backend_name
 
 
 def release_freed_memory() -> None:

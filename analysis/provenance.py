@@ -36,8 +36,44 @@ def canonical_json(value) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+CORPUS_HASH_BATCH = 8192  # pairs joined at once: a few MB of text, not the corpus
+
+
 def corpus_hash(doc_ids, clean_texts) -> str:
-    """sha256 over the sorted (doc_id, clean text) pairs of a corpus."""
+    """sha256 over the sorted (doc_id, clean text) pairs of a corpus: each pair's UTF-8 bytes as
+    doc_id, NUL, text, NUL, in the order Python sorts the pairs.
+
+    Sorted and joined in Arrow, a batch of pairs at a time (UTF-8 bytes sort as the code points
+    Python compares), rather than pair by pair in Python: at 100,000 articles a re-run on the cache
+    spent 1.5 of its 11 seconds here. Texts that are not all strings take the Python loop."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ids = pa.array([str(doc_id) for doc_id in doc_ids], type=pa.large_string())
+    try:
+        texts = pa.array(clean_texts, type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        texts = None
+    if texts is None or texts.null_count:
+        return _corpus_hash_in_python(ids.to_pylist(), clean_texts)
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    order = pc.sort_indices(pa.table({"doc_id": ids, "text": texts}),
+                            sort_keys=[("doc_id", "ascending"), ("text", "ascending")])
+    empty, nul = pa.scalar("", pa.large_string()), pa.scalar("\0", pa.large_string())
+    digest = hashlib.sha256()
+    for start in range(0, len(order), CORPUS_HASH_BATCH):
+        rows = order.slice(start, CORPUS_HASH_BATCH)
+        joined = pc.binary_join_element_wise(ids.take(rows), texts.take(rows), empty, nul)  # doc_id NUL text NUL
+        _, offsets, data = joined.buffers()
+        offsets = np.frombuffer(offsets, dtype=np.int64)[joined.offset:joined.offset + len(joined) + 1]
+        digest.update(memoryview(data)[offsets[0]:offsets[-1]])
+    return digest.hexdigest()
+
+
+def _corpus_hash_in_python(doc_ids, clean_texts) -> str:
+    """`corpus_hash` pair by pair (texts that Arrow cannot hold as strings: it fails as Python does)."""
     digest = hashlib.sha256()
     for doc_id, text in sorted(zip(map(str, doc_ids), clean_texts)):
         digest.update(doc_id.encode("utf-8") + b"\0" + text.encode("utf-8") + b"\0")

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analysis import provenance
 from analysis.corpus import (
     MINHASH_PERMUTATIONS,
     CorpusError,
@@ -28,6 +29,7 @@ from analysis.corpus import (
     to_raw_offsets,
 )
 from analysis.pipeline import load_corpus
+from analysis.provenance import corpus_hash
 
 PROJECT = Path(__file__).resolve().parent.parent
 SEEDS = PROJECT / "seeds"
@@ -378,3 +380,42 @@ def test_lsh_candidates_are_the_pairs_datasketchs_index_gives(rows, alphabet, se
     hashvalues[:, ::7] += rng.integers(0, 2**31, size=(rows, len(range(0, MINHASH_PERMUTATIONS, 7))),
                                        dtype=np.uint64) * (rng.random((rows, 1)) < 0.5)  # some rows unlike any
     assert lsh_candidates(hashvalues) == _datasketch_candidates(hashvalues)
+
+
+def _corpus_hash_pair_by_pair(doc_ids, texts) -> str:
+    """The contract's corpus hash as written: sha256 over the sorted (doc_id, clean text) pairs."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for doc_id, text in sorted(zip(map(str, doc_ids), texts)):
+        digest.update(doc_id.encode("utf-8") + b"\0" + text.encode("utf-8") + b"\0")
+    return digest.hexdigest()
+
+
+def test_the_seed_corpus_hash_is_the_pair_by_pair_sha256(seeds):
+    docs = seeds.documents
+    assert seeds.corpus_hash == _corpus_hash_pair_by_pair(docs["doc_id"], docs["clean_text"])
+    # a text changed by one character, or one pair left out, changes it
+    changed = docs["clean_text"].tolist()
+    changed[0] = changed[0][:-1] + ("x" if changed[0][-1] != "x" else "y")
+    assert corpus_hash(docs["doc_id"], changed) != seeds.corpus_hash
+    assert corpus_hash(docs["doc_id"][1:], docs["clean_text"][1:]) != seeds.corpus_hash
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.text(max_size=6), st.text(max_size=40)), max_size=30),
+       st.sampled_from(["list", "object", "str"]), st.integers(1, 4))
+def test_corpus_hash_equals_the_pair_by_pair_sha256(pairs, kind, batch):
+    """Sorted and joined in Arrow a batch at a time, the hash is the one of the contract's definition,
+    for any text (non-ASCII, NULs, empty), repeated doc_ids and any batch size."""
+    ids, texts = [p[0] for p in pairs], [p[1] for p in pairs]
+    if kind != "list":
+        ids, texts = pd.Series(ids, dtype=kind), pd.Series(texts, dtype=kind)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(provenance, "CORPUS_HASH_BATCH", batch)
+        assert corpus_hash(ids, texts) == _corpus_hash_pair_by_pair(ids, texts)
+
+
+def test_corpus_hash_of_a_missing_text_fails_as_the_definition_does():
+    with pytest.raises(AttributeError):
+        corpus_hash(["a", "b"], ["text", None])

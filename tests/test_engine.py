@@ -53,3 +53,39 @@ def test_freed_heap_memory_goes_back_to_the_system():
     after = process.memory_info().rss
     assert before - after > 100 * 2**20, f"resident memory fell by {(before - after) / 2**20:.0f} MB only"
     assert len(kept) == 2000
+
+
+def _arrow_pool(_chunk) -> str:
+    import pyarrow as pa
+
+    return pa.default_memory_pool().backend_name
+
+
+@pytest.fixture
+def arrow_pool_restored():
+    import pyarrow as pa
+
+    before = pa.default_memory_pool()
+    yield pa
+    pa.set_memory_pool(before)
+
+
+def test_a_runner_allocates_arrow_tables_from_jemalloc_in_its_workers_too(arrow_pool_restored, monkeypatch):
+    pa = arrow_pool_restored
+    try:
+        pa.jemalloc_memory_pool()
+    except NotImplementedError:
+        pytest.skip("this pyarrow is built without jemalloc")
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    pa.set_memory_pool(pa.system_memory_pool())
+    with Runner(workers=2, progress=False) as runner:
+        assert runner.map(_arrow_pool, [0, 1, 2], desc="test", size=lambda _: 1) == ["jemalloc"] * 3
+    assert _arrow_pool(None) == "jemalloc"
+
+
+def test_a_pool_the_user_names_is_left_as_it_is(arrow_pool_restored, monkeypatch):
+    pa = arrow_pool_restored
+    monkeypatch.setenv("ARROW_DEFAULT_MEMORY_POOL", "system")
+    pa.set_memory_pool(pa.system_memory_pool())
+    with Runner(workers=2, progress=False) as runner:
+        assert runner.map(_arrow_pool, [0, 1], desc="test", size=lambda _: 1) == ["system"] * 2
