@@ -4,8 +4,9 @@ An entry is a folder `<cache_dir>/<stage>/<key>/` with one Parquet file per tabl
 `manifest.json` (written last) that lists each file's sha256, size, rows and column dtypes. The
 entry is built in a temporary folder and renamed into place, so an interrupted run leaves no
 entry, only a temporary folder that is never read. A table the stage streamed to a file (a
-`frames.StoredTable`) is moved into the entry, listed as `stored`, and read back as a StoredTable
-again: it is decoded only when asked for. An entry whose manifest is missing or whose
+`frames.StoredTable`) is moved into the entry and listed as `stored`. An entry is read lazily: its
+tables come back as StoredTables in a `frames.TableDict`, each decoded the first time it is looked
+up, so a run whose later stages are cached too never decodes what only those stages read. An entry whose manifest is missing or whose
 files do not match it is removed and rebuilt, never read. The key is the sha256 of the stage's
 inputs (see `stage_key`); docs/scaling.md describes the stages.
 """
@@ -27,9 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from analysis.engine import release_freed_memory
-from analysis.frames import StoredTable, contiguous, restore_dtypes, write_parquet_files
+from analysis.frames import StoredTable, TableDict, write_parquet_files
 from analysis.provenance import PACKAGE_DIR, __version__, canonical_json
 
 CACHE_FORMAT = 1
@@ -147,8 +149,9 @@ class StageCache:
             return None
         return self.root / f".scratch-{uuid.uuid4().hex[:12]}"
 
-    def load(self, stage: str, key: str) -> dict[str, pd.DataFrame] | None:
-        """The stage's tables if a complete, intact entry exists; a damaged one is removed (None)."""
+    def load(self, stage: str, key: str) -> TableDict | None:
+        """The stage's tables if a complete, intact entry exists (each file's size, checksum, rows and
+        columns as listed), each read when first looked up; a damaged entry is removed (None)."""
         if self.root is None:
             return None
         folder = self.entry(stage, key)
@@ -162,38 +165,40 @@ class StageCache:
             shutil.rmtree(folder, ignore_errors=True)
             return None
 
-    def _read(self, folder: Path, stage: str, key: str) -> dict[str, pd.DataFrame]:
+    def _read(self, folder: Path, stage: str, key: str) -> TableDict:
         manifest_path = folder / MANIFEST
         if not manifest_path.is_file():
             raise ValueError("no manifest (an interrupted write)")
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         if manifest.get("stage") != stage or manifest.get("key") != key or manifest.get("format") != CACHE_FORMAT:
             raise ValueError("its manifest names another stage, key or format")
-        tables = {}
+        tables = TableDict(reader=self._read_table)
         for name, info in manifest["tables"].items():
             path = folder / info["file"]
             if path.stat().st_size != info["bytes"]:
                 raise ValueError(f"{info['file']} has {path.stat().st_size} bytes, the manifest says {info['bytes']}")
             if _file_sha256(path) != info["sha256"]:
                 raise ValueError(f"{info['file']} does not match its checksum")
-            if info.get("stored"):
-                tables[name] = StoredTable.at(path, info["rows"], info["columns"], info["dtypes"])  # checked when read
-                continue
-            table = contiguous(pd.read_parquet(path))
-            if len(table) != info["rows"] or list(table.columns) != info["columns"]:
+            file = pq.ParquetFile(path)
+            if file.metadata.num_rows != info["rows"] or file.schema_arrow.names != info["columns"]:
                 raise ValueError(f"{info['file']} does not have the rows and columns the manifest lists")
-            tables[name] = restore_dtypes(table, dict(zip(info["columns"], info["dtypes"])))
-            self._remember(tables[name], path)
+            tables[name] = StoredTable.at(path, info["rows"], info["columns"], info["dtypes"])
         return tables
 
-    def store(self, stage: str, key: str, tables: dict, inputs: dict, *, meanwhile=None) -> dict:
+    def _read_table(self, stored: StoredTable) -> pd.DataFrame:
+        """A table of an entry, read when first looked up; remembered as held in its file (`file_of`)."""
+        table = stored.read()
+        self._remember(table, stored.path)
+        return table
+
+    def store(self, stage: str, key: str, tables: dict, inputs: dict, *, meanwhile=None) -> TableDict:
         """Write the entry to a temporary folder, manifest last, then rename it into place. Returns
         the tables, a StoredTable now naming its file in the entry. `meanwhile(tables)`, if given,
         runs while the files are written (`frames.write_parquet_files`), or alone without a cache."""
         if self.root is None:
             if meanwhile is not None:
                 meanwhile(tables)
-            return tables
+            return TableDict(tables)
         final = self.entry(stage, key)
         tmp = final.parent / f".tmp-{key[:12]}-{uuid.uuid4().hex[:8]}"
         tmp.mkdir(parents=True)
@@ -216,7 +221,7 @@ class StageCache:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        stored = {}
+        stored = TableDict()
         for (name, table), path in zip(tables.items(), paths):
             if isinstance(table, StoredTable):
                 table = table.moved_to(final / path.name)
@@ -237,8 +242,9 @@ def _listing(table: pd.DataFrame | StoredTable, path: Path) -> dict:
 
 
 def run_stage(cache: StageCache, log: StageLog, stage: str, inputs: dict, compute, *,
-              meanwhile=None) -> tuple[str, dict]:
-    """The stage's key and tables: read from the cache, or computed by `compute()` and stored;
+              meanwhile=None) -> tuple[str, TableDict]:
+    """The stage's key and tables: read from the cache (each table decoded when first looked up, so
+    the stage's logged seconds are its entry's checks), or computed by `compute()` and stored;
     a computed stage's tables are handed to `meanwhile` while they are stored (`StageCache.store`).
     Computed, the memory its intermediates held goes back to the system before the next stage
     (`release_freed_memory`): otherwise every later stage's peak sits on it (at 20,000 articles on

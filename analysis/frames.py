@@ -15,6 +15,7 @@ import mmap
 import os
 import shutil
 import uuid
+from collections.abc import ItemsView, ValuesView
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
@@ -266,6 +267,51 @@ class StoredTable:
                 yield restore_dtypes(file.read_row_group(i).to_pandas(), dtypes)
 
         return each()
+
+
+class TableDict(dict):
+    """Tables by name, each a DataFrame or a `StoredTable` waiting in its file: a StoredTable is read
+    (by `reader`, default `StoredTable.read`) the first time it is looked up, then held. `held()`
+    gives the tables as held, reading nothing; so a table nobody looks up is never read."""
+
+    def __init__(self, tables=(), *, reader=None):
+        super().__init__(tables)
+        self._reader = reader
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        table = super().__getitem__(name)
+        if isinstance(table, StoredTable):
+            table = self._reader(table) if self._reader is not None else table.read()
+            super().__setitem__(name, table)
+        return table
+
+    def __iter__(self):  # defined here, so that dict(tables) and {**tables} look tables up as above
+        return super().__iter__()
+
+    def get(self, name: str, default=None):
+        return self[name] if name in self.keys() else default
+
+    def pop(self, name: str, *default):
+        if name not in self.keys():
+            return super().pop(name, *default)
+        table = self[name]
+        super().pop(name)
+        return table
+
+    def setdefault(self, name: str, default=None):
+        if name not in self.keys():
+            return super().setdefault(name, default)
+        return self[name]
+
+    def values(self):
+        return ValuesView(self)
+
+    def items(self):
+        return ItemsView(self)
+
+    def held(self) -> dict:
+        """The tables as held: DataFrames, and StoredTables for tables not read yet."""
+        return dict(super().items())
 
 
 def _stamp(path: Path) -> tuple[int, int]:

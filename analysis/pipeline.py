@@ -16,7 +16,6 @@ import shutil
 import tempfile
 import uuid
 import warnings
-from collections.abc import ItemsView, ValuesView
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -49,6 +48,7 @@ from analysis.engine import ENGINES, Runner
 from analysis.frames import (
     SpilledParts,
     StoredTable,
+    TableDict,
     arrow_part,
     concat_frames,
     contiguous,
@@ -532,14 +532,14 @@ def provenance_record(corpus: Corpus, lexicons: pd.DataFrame, actors: pd.DataFra
     }
 
 
-class Results(dict):
+class Results(TableDict):
     """The result tables by name (a dict), with the corpus they came from and their provenance record.
 
-    A table the run streamed to disk (the document estimates, with a cache or `out`) is read from its
-    file the first time it is looked up, then held like the others; `held()` gives the tables as they
-    are held, a `frames.StoredTable` for one not read yet.
-    `stages_computed` / `stages_reused`: the pipeline stages this run computed and read from the cache;
-    `stage_seconds`: the wall time of each (the benchmark reports it).
+    A table the run streamed to disk (the document estimates, with a cache or `out`) or read from
+    the cache is read from its file the first time it is looked up, then held like the others
+    (`frames.TableDict`); `held()` gives the tables as they are held, a `frames.StoredTable` for one
+    not read yet. `stages_computed` / `stages_reused`: the pipeline stages this run computed and read
+    from the cache; `stage_seconds`: the wall time of each (the benchmark reports it).
     """
 
     def __init__(self, tables: dict, *, corpus: Corpus, provenance: dict,
@@ -550,41 +550,6 @@ class Results(dict):
         self.stages_computed = list(stages_computed)
         self.stages_reused = list(stages_reused)
         self.stage_seconds = dict(stage_seconds or {})
-
-    def __getitem__(self, name: str) -> pd.DataFrame:
-        table = super().__getitem__(name)
-        if isinstance(table, StoredTable):
-            table = table.read()
-            super().__setitem__(name, table)
-        return table
-
-    def __iter__(self):  # defined here, so that dict(results) and {**results} look tables up as above
-        return super().__iter__()
-
-    def get(self, name: str, default=None):
-        return self[name] if name in self.keys() else default
-
-    def pop(self, name: str, *default):
-        if name not in self.keys():
-            return super().pop(name, *default)
-        table = self[name]
-        super().pop(name)
-        return table
-
-    def setdefault(self, name: str, default=None):
-        if name not in self.keys():
-            return super().setdefault(name, default)
-        return self[name]
-
-    def values(self):
-        return ValuesView(self)
-
-    def items(self):
-        return ItemsView(self)
-
-    def held(self) -> dict:
-        """The tables as held: DataFrames, and StoredTables for tables on disk not read yet."""
-        return dict(super().items())
 
 
 def _scores(sentences: pd.DataFrame, word_totals: pd.DataFrame, mask_words: list[str], runner: Runner) -> pd.DataFrame:
@@ -878,10 +843,13 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
     # are only read, and the forked workers count only the pages they read of them (docs/scaling.md).
     # A run whose stages all come from the cache maps nothing.
     folder = Path(spill or tempfile.gettempdir())
-    made = [docs, corpus.paragraphs, sentences, spans]
+    made = [docs, corpus.paragraphs, sentences, spans]  # tables, and stages' TableDicts
+    # A stage read from the cache decodes its tables when first looked up: once any later stage is
+    # computed, all of them (`hand_to_disk`), so that they are mapped before that stage's workers
+    # fork; when every later stage is cached too, only the tables an output or a user looks up.
 
     def hand_to_disk():
-        _map_tables(made, folder)
+        _map_tables([t for held in made for t in (held.values() if isinstance(held, TableDict) else [held])], folder)
 
     def to_disk(tables: dict):  # a computed stage's tables, mapped while the cache stores them
         _map_tables(tables.values(), folder)
@@ -911,14 +879,14 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
         return {"mentions": _combine(parts, "mentions", sort=["doc_id", "start", "end"])}
 
     words_key, words = run_stage(cache, log, "words", {"text": text_key}, compute_words, meanwhile=to_disk)
-    made.extend(words.values())
+    made.append(words)
     matches_key, found = run_stage(cache, log, "matches", {"text": text_key, "lexicons": _lexicon_files(lexicons)},
                                    compute_matches, meanwhile=to_disk)
-    made.append(found["matches"])
+    made.append(found)
     actors_key, mentions = run_stage(cache, log, "actors",
                                      {"text": text_key, "actors": file_sha256(actors or actors_mod.DEFAULT_ACTORS)},
                                      compute_actors, meanwhile=to_disk)
-    made.append(mentions["mentions"])
+    made.append(mentions)
     # The chunks (a second copy of the sentences and spans) are not needed by the later stages: held,
     # they would sit under the aggregates' peak and in every forked worker's resident memory.
     chunks.clear()
@@ -929,7 +897,6 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
     scores_inputs = {"text": text_key, "words": words_key, "mask": mask_words,
                      "vader": metadata.version("vaderSentiment")}
     scores_key, scores = run_stage(cache, log, "scores", scores_inputs, compute_scores, meanwhile=to_disk)
-    matches, scores = found["matches"], scores["sentence_scores"]
     made.append(scores)
     params = {"grouping": _grouping_label(grouping, docs), "group_a": group_a, "group_b": group_b, "dedup": dedup,
               "mask": mask_words, "alpha_0": alpha_0, "seed": seed, "n_boot": n_boot, "n_perm": n_perm,
@@ -944,13 +911,14 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
 
     def compute_aggregates():
         hand_to_disk()
-        return _aggregates(docs, spans, matches, words["word_totals"], words["term_counts"], scores,
-                           mentions["mentions"], runner=runner, chunk_size=chunk_size, pair=pair, dedup=dedup,
-                           alpha_0=alpha_0, seed=seed, n_boot=n_boot, n_perm=n_perm, doc_intervals=doc_intervals,
-                           spill=spill, mapped=folder)
+        return _aggregates(docs, spans, found["matches"], words["word_totals"], words["term_counts"],
+                           scores["sentence_scores"], mentions["mentions"], runner=runner, chunk_size=chunk_size,
+                           pair=pair, dedup=dedup, alpha_0=alpha_0, seed=seed, n_boot=n_boot, n_perm=n_perm,
+                           doc_intervals=doc_intervals, spill=spill, mapped=folder)
 
     _, aggregates = run_stage(cache, log, "aggregates", aggregate_inputs, compute_aggregates)
-    tables = {"matches": matches, "sentence_scores": scores, **aggregates}
+    tables = {"matches": found.held()["matches"], "sentence_scores": scores.held()["sentence_scores"],
+              **aggregates.held()}
     tables = {name: tables[name] for name in MEASURE_TABLES}
     record = provenance_record(corpus, lexicon_table, actor_table, params)
     return Results(tables, corpus=corpus, provenance=record, stages_computed=log.computed, stages_reused=log.reused,

@@ -57,6 +57,49 @@ def test_a_second_run_reads_every_stage_and_gives_identical_tables(cached, tmp_p
     assert all((a == b).all() for a, b in maps)
 
 
+@pytest.fixture
+def decoded(monkeypatch):
+    """The cache entries (stage/key) whose tables get decoded, in order, once this fixture is asked for."""
+    from analysis import frames
+
+    read, real = [], frames.StoredTable.read
+
+    def recording(self):
+        read.append(self.path.parent.parent.name)
+        return real(self)
+
+    monkeypatch.setattr(frames.StoredTable, "read", recording)
+    return read
+
+
+def test_a_run_on_a_full_cache_decodes_only_the_corpus_until_a_table_is_looked_up(cached, tmp_path, decoded):
+    """Every stage cached: the words, matches, actors and scores entries, which only later stages read,
+    are checked but never decoded; the result tables wait in their cache files, are copied to a Parquet
+    output as they are, and give the first run's tables when looked up."""
+    from analysis.frames import StoredTable
+
+    cache_dir, first = cached
+    again = measure(SEEDS, cache_dir=cache_dir, **FAST, out=tmp_path / "out", fmt="parquet")
+    assert again.stages_reused == ALL
+    assert set(decoded) == {"corpus", "text"}
+    held = again.held()
+    assert all(isinstance(table, StoredTable) and cache_dir in table.path.parents for table in held.values())
+    for name, stored in held.items():
+        assert (tmp_path / "out" / f"{name}.parquet").read_bytes() == stored.path.read_bytes()
+        pd.testing.assert_frame_equal(again[name], first[name], check_exact=True, obj=name)
+    assert set(decoded) == {"corpus", "text", "matches", "scores", "aggregates"}
+
+
+def test_a_stage_computed_after_cached_ones_reads_their_tables_and_gives_an_uncached_runs_tables(cached, decoded):
+    cache_dir, _ = cached
+    again = measure(SEEDS, cache_dir=cache_dir, **{**FAST, "n_boot": 60})
+    assert again.stages_computed == ["aggregates"]
+    assert {"words", "matches", "actors", "scores"} <= set(decoded)  # decoded before the aggregates' tasks
+    uncached = measure(SEEDS, **{**FAST, "n_boot": 60})
+    for name, table in uncached.items():
+        pd.testing.assert_frame_equal(again[name], table, check_exact=True, obj=name)
+
+
 def test_without_a_cache_dir_nothing_is_written(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert measure(SEEDS, **FAST).stages_computed == ALL
@@ -167,6 +210,22 @@ def test_a_changed_byte_fails_the_checksum_and_is_rebuilt(cached):
     path.write_bytes(bytes(data))
     with pytest.warns(UserWarning, match="does not match its checksum"):
         assert measure(SEEDS, cache_dir=cache_dir, **FAST).stages_computed == ["scores"]
+
+
+def test_a_file_without_the_rows_its_manifest_lists_is_rebuilt_before_anything_reads_it(cached):
+    """The rows and columns are checked against the file's footer when the entry is opened, not when
+    a table is first decoded: a mismatch is damage, rebuilt, never an error later in the run."""
+    import json
+
+    cache_dir, first = cached
+    [entry] = (cache_dir / "words").iterdir()
+    manifest = json.loads((entry / "manifest.json").read_text())
+    manifest["tables"]["word_totals"]["rows"] += 1
+    (entry / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.warns(UserWarning, match=r"word_totals.parquet does not have the rows and columns the manifest lists"):
+        again = measure(SEEDS, cache_dir=cache_dir, **FAST)
+    assert again.stages_computed == ["words"]
+    pd.testing.assert_frame_equal(again["estimates"], first["estimates"], check_exact=True)
 
 
 def test_an_entry_without_its_manifest_is_an_interrupted_write_and_is_rebuilt(cached):

@@ -298,6 +298,33 @@ def test_a_stored_table_whose_file_is_gone_leaves_no_partial_csv(tmp_path):
     assert not (tmp_path / "out" / "estimates.csv").exists()
 
 
+def test_a_table_dict_reads_a_stored_table_once_when_looked_up_and_never_when_only_held(tmp_path):
+    from analysis.frames import StoredTable, TableDict, write_parquet
+
+    first, second = pd.DataFrame({"unit": ["a", "b"], "count": [1, 2]}), pd.DataFrame({"unit": ["c"], "count": [3]})
+    write_parquet(first, tmp_path / "first.parquet")
+    write_parquet(second, tmp_path / "second.parquet")
+    read = []
+
+    def reader(stored):
+        read.append(stored.path.name)
+        return stored.read()
+
+    tables = TableDict({"first": StoredTable.at(tmp_path / "first.parquet", 2, ("unit", "count"), ("str", "int64")),
+                        "second": StoredTable.at(tmp_path / "second.parquet", 1, ("unit", "count"), ("str", "int64")),
+                        "held": first}, reader=reader)
+    assert all(isinstance(t, StoredTable) for name, t in tables.held().items() if name != "held") and read == []
+    assert tables["held"] is first and read == []
+    pd.testing.assert_frame_equal(tables["first"], first, check_exact=True)
+    assert tables["first"] is tables.get("first") and read == ["first.parquet"]  # read once, then held
+    assert isinstance(tables.held()["first"], pd.DataFrame)
+    as_dict = {**tables}  # unpacking looks every table up: the second is read now
+    pd.testing.assert_frame_equal(as_dict["second"], second, check_exact=True)
+    assert read == ["first.parquet", "second.parquet"]
+    assert all(isinstance(t, pd.DataFrame) for t in tables.values())
+    assert tables.get("missing", "default") == "default" and tables.setdefault("other", second) is second
+
+
 @given(st.lists(st.one_of(st.none(), st.text(max_size=30)), max_size=40), st.lists(st.text(max_size=5), max_size=5))
 def test_text_columns_mapped_from_disk_keep_every_value_and_dtype(values, others):
     """Mapped columns hold the same values (missing ones too) with the same dtype and index; columns
