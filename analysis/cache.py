@@ -6,9 +6,9 @@ entry is built in a temporary folder and renamed into place, so an interrupted r
 entry, only a temporary folder that is never read. A table the stage streamed to a file (a
 `frames.StoredTable`) is moved into the entry and listed as `stored`. An entry is read lazily: its
 tables come back as StoredTables in a `frames.TableDict`, each decoded the first time it is looked
-up, so a run whose later stages are cached too never decodes what only those stages read. An entry whose manifest is missing or whose
-files do not match it is removed and rebuilt, never read. The key is the sha256 of the stage's
-inputs (see `stage_key`); docs/scaling.md describes the stages.
+up, so a run whose later stages are cached too never decodes what only those stages read. An entry
+whose manifest is missing or whose files do not match it is removed and rebuilt, never read. The
+key is the sha256 of the stage's inputs (see `stage_key`); docs/scaling.md describes the stages.
 """
 
 from __future__ import annotations
