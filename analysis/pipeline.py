@@ -843,13 +843,14 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
     # are only read, and the forked workers count only the pages they read of them (docs/scaling.md).
     # A run whose stages all come from the cache maps nothing.
     folder = Path(spill or tempfile.gettempdir())
-    made = [docs, corpus.paragraphs, sentences, spans]  # tables, and stages' TableDicts
+    made = [docs, corpus.paragraphs, sentences, spans]
+    stages = []  # each stage's TableDict so far
     # A stage read from the cache decodes its tables when first looked up: once any later stage is
     # computed, all of them (`hand_to_disk`), so that they are mapped before that stage's workers
     # fork; when every later stage is cached too, only the tables an output or a user looks up.
 
     def hand_to_disk():
-        _map_tables([t for held in made for t in (held.values() if isinstance(held, TableDict) else [held])], folder)
+        _map_tables([*made, *(table for stage in stages for table in stage.values())], folder)
 
     def to_disk(tables: dict):  # a computed stage's tables, mapped while the cache stores them
         _map_tables(tables.values(), folder)
@@ -879,14 +880,14 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
         return {"mentions": _combine(parts, "mentions", sort=["doc_id", "start", "end"])}
 
     words_key, words = run_stage(cache, log, "words", {"text": text_key}, compute_words, meanwhile=to_disk)
-    made.append(words)
+    stages.append(words)
     matches_key, found = run_stage(cache, log, "matches", {"text": text_key, "lexicons": _lexicon_files(lexicons)},
                                    compute_matches, meanwhile=to_disk)
-    made.append(found)
+    stages.append(found)
     actors_key, mentions = run_stage(cache, log, "actors",
                                      {"text": text_key, "actors": file_sha256(actors or actors_mod.DEFAULT_ACTORS)},
                                      compute_actors, meanwhile=to_disk)
-    made.append(mentions)
+    stages.append(mentions)
     # The chunks (a second copy of the sentences and spans) are not needed by the later stages: held,
     # they would sit under the aggregates' peak and in every forked worker's resident memory.
     chunks.clear()
@@ -897,7 +898,7 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
     scores_inputs = {"text": text_key, "words": words_key, "mask": mask_words,
                      "vader": metadata.version("vaderSentiment")}
     scores_key, scores = run_stage(cache, log, "scores", scores_inputs, compute_scores, meanwhile=to_disk)
-    made.append(scores)
+    stages.append(scores)
     params = {"grouping": _grouping_label(grouping, docs), "group_a": group_a, "group_b": group_b, "dedup": dedup,
               "mask": mask_words, "alpha_0": alpha_0, "seed": seed, "n_boot": n_boot, "n_perm": n_perm,
               "doc_intervals": doc_intervals}
