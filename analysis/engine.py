@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Self
 
+from analysis.frames import release_mapped_pages
+
 ENGINES = ("pandas", "dask")
 
 
@@ -166,7 +168,8 @@ def use_arrow_pool() -> None:
 def release_freed_memory() -> None:
     """Collect reference cycles, then hand freed memory back to the system: Arrow's memory pool's,
     and the C heap's (glibc's malloc_trim; elsewhere the heap is left as it is), so that resident
-    memory, and a forked worker's copy of it, follows what is held."""
+    memory, and a forked worker's copy of it, follows what is held; and the pages read of the mapped
+    tables (`frames.release_mapped_pages`), which the page cache keeps."""
     import pyarrow as pa
 
     gc.collect()
@@ -174,6 +177,7 @@ def release_freed_memory() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+    release_mapped_pages()
 
 
 @functools.cache
@@ -194,17 +198,48 @@ def _call(fn: Callable, chunk, shared: dict):
 
 _SHARED: dict = {}
 _INHERITED: list = []  # a forked worker's chunks, named by position
+# A pool's worker hands back the pages it has read of the mapped tables once they pass this many bytes
+# (each task reads its own chunk, or for a corpus-level task whole columns, which every worker would
+# otherwise keep counting in its resident memory until the pool ends; docs/scaling.md).
+RELEASE_READ_PAGES = 64 << 20
+_FILE_PAGES = [0]  # a worker's resident file pages after its last release
 
 
 def _set_shared(shared: dict, chunks: list) -> None:
     _SHARED.clear()
     _SHARED.update(shared)
     _INHERITED[:] = chunks
+    _FILE_PAGES[0] = _resident_file_bytes()
 
 
 def _call_shared(fn: Callable, chunk):
-    return fn(chunk, **_SHARED)
+    try:
+        return fn(chunk, **_SHARED)
+    finally:
+        _release_read_pages()
 
 
 def _call_inherited(fn: Callable, i: int):
-    return fn(_INHERITED[i], **_SHARED)
+    try:
+        return fn(_INHERITED[i], **_SHARED)
+    finally:
+        _release_read_pages()
+
+
+def _release_read_pages() -> None:
+    """In a pool's worker, after a task: the mapped tables' pages read, handed back once more than
+    RELEASE_READ_PAGES of them have piled up since the last time (reading them again costs little;
+    finding them, a look at every mapped page, is done that seldom)."""
+    if _resident_file_bytes() - _FILE_PAGES[0] > RELEASE_READ_PAGES:
+        release_mapped_pages()
+        _FILE_PAGES[0] = _resident_file_bytes()
+
+
+def _resident_file_bytes() -> int:
+    """This process's resident pages of files and shared memory (the third field of /proc's statm),
+    in bytes; 0 where there is no such file."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[2]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0

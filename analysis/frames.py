@@ -11,14 +11,17 @@ large to hold, written part by part as its parts arrive and read back only when 
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import mmap
 import os
+import re
 import shutil
+import sys
 import uuid
 from collections.abc import ItemsView, ValuesView
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +35,7 @@ WRITE_THREADS = 2  # Parquet files written at once (Arrow encodes and compresses
 ROW_GROUP_ROWS = 128 * 1024  # rows per Parquet row group; the estimates wait in memory a row group at a time
 
 
-@lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1)
 def _default_string_dtype():
     """The dtype pandas gives a column of Python strings (Arrow-backed `str` in pandas 3, object before)."""
     return pd.Series(["a"]).dtype
@@ -601,3 +604,58 @@ def _through_mapped_file(values: pa.ChunkedArray, folder: Path) -> pa.ChunkedArr
         return _read_ipc(file).column(0)  # uncompressed, so the buffers are the mapping's own pages
     finally:
         file.unlink(missing_ok=True)
+
+
+MAPPED_FILE = re.compile(r"/mapped-[0-9a-f]{12}\.(?:bin|arrow)(?: \(deleted\))?$")  # the files map_from_disk makes
+_MADV_DONTNEED = 4  # Linux's value
+
+
+def release_mapped_pages() -> int:
+    """Hand back the pages this process has read of the mapped tables' files (`map_from_disk`), and
+    return how many bytes: they stay in the system's page cache, so reading them again maps them in
+    from there, but this process's resident memory stops counting them, as it counts them again in
+    every process that has read them. A page this process wrote (a private mapping's copy) or that
+    went to swap is left, since giving it back would lose the write. Where the page map or madvise
+    is unavailable (not Linux), nothing is released (0)."""
+    madvise = _madvise()
+    if madvise is None:
+        return 0
+    try:
+        with open("/proc/self/maps") as maps:
+            ranges = [[int(end, 16) for end in line.split(None, 1)[0].split("-")]
+                      for line in maps if MAPPED_FILE.search(line.rstrip("\n"))]
+        if not ranges:
+            return 0
+        released = 0
+        with open("/proc/self/pagemap", "rb") as pagemap:
+            for start, end in ranges:
+                pagemap.seek(start // mmap.PAGESIZE * 8)
+                entries = np.frombuffer(pagemap.read((end - start) // mmap.PAGESIZE * 8), dtype=np.uint64)
+                present, swapped, file_page = (((entries >> np.uint64(bit)) & np.uint64(1)).astype(bool)
+                                                for bit in (63, 62, 61))
+                read = present & file_page
+                kept = swapped | (present & ~file_page)  # written (a private copy) or swapped out
+                # the runs of pages between kept ones, each given back whole if it holds a page read
+                bounds = np.concatenate([[-1], np.flatnonzero(kept), [len(entries)]])
+                firsts, stops = bounds[:-1] + 1, bounds[1:]
+                read_before = np.concatenate([[0], np.cumsum(read)])
+                n_read = read_before[stops] - read_before[firsts]
+                for first, stop, n in zip(firsts[n_read > 0], stops[n_read > 0], n_read[n_read > 0]):
+                    if madvise(start + int(first) * mmap.PAGESIZE, int(stop - first) * mmap.PAGESIZE,
+                               _MADV_DONTNEED) == 0:
+                        released += int(n) * mmap.PAGESIZE
+        return released
+    except OSError:
+        return 0
+
+
+@functools.cache
+def _madvise():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        madvise = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return None
+    madvise.argtypes, madvise.restype = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int], ctypes.c_int
+    return madvise

@@ -274,9 +274,9 @@ def _actors_chunk(chunk: dict, *, actors) -> dict:
     return {"mentions": _title_raw_offsets(mentions, docs)}
 
 
-def _vader_chunk(texts: list[str], *, mask: list[str]) -> pd.DataFrame:
+def _vader_chunk(texts: pd.Series, *, mask: list[str]) -> pd.DataFrame:
     """VADER scores of distinct sentence texts, plain and with the topic words masked."""
-    frame = pd.DataFrame({"doc_id": "", "sentence_id": np.arange(len(texts)), "text": texts})
+    frame = pd.DataFrame({"doc_id": "", "sentence_id": np.arange(len(texts)), "text": texts.tolist()})
     plain = measures.score_sentences(frame)
     if not mask:  # an empty mask scores with the plain analyzer: the same numbers, not computed twice
         return plain[["compound", "pos", "neu", "neg"]].assign(compound_masked=plain["compound"].to_numpy())
@@ -552,12 +552,18 @@ class Results(TableDict):
         self.stage_seconds = dict(stage_seconds or {})
 
 
-def _scores(sentences: pd.DataFrame, word_totals: pd.DataFrame, mask_words: list[str], runner: Runner) -> pd.DataFrame:
+def _scores(sentences: pd.DataFrame, word_totals: pd.DataFrame, mask_words: list[str], runner: Runner,
+            folder: Path | None = None) -> pd.DataFrame:
     """sentence_scores: VADER of each distinct sentence text once in the whole corpus (syndicated copies
-    repeat sentences), in chunks; then each sentence's majority voice and section."""
+    repeat sentences), in chunks; then each sentence's majority voice and section. With `folder`, the
+    distinct texts wait there in a mapped file (`map_from_disk`) and each task makes Python strings of
+    its own chunk only: not 2 million of them in this process, counted again in each forked worker."""
     at, distinct = pd.factorize(sentences["text"], use_na_sentinel=False)  # distinct, in order of first use
-    distinct = distinct.tolist()
-    chunks = [distinct[i:i + SCORE_CHUNK] for i in range(0, len(distinct), SCORE_CHUNK)]
+    distinct = pd.DataFrame({"text": pd.Series(distinct, copy=False)})
+    if folder is not None:
+        map_from_disk([(distinct, None)], folder)
+    distinct = distinct["text"]
+    chunks = [distinct.iloc[i:i + SCORE_CHUNK] for i in range(0, len(distinct), SCORE_CHUNK)]
     scored = _concat(runner.map(_vader_chunk, chunks, desc="sentiment", total=len(distinct), unit="sentence",
                                 mask=mask_words),
                      ["compound", "pos", "neu", "neg", "compound_masked"])
@@ -894,7 +900,7 @@ def _measure(corpus: Corpus, runner: Runner, cache: StageCache, log: StageLog, *
 
     def compute_scores():
         hand_to_disk()
-        return {"sentence_scores": _scores(sentences, words["word_totals"], mask_words, runner)}
+        return {"sentence_scores": _scores(sentences, words["word_totals"], mask_words, runner, folder)}
     scores_inputs = {"text": text_key, "words": words_key, "mask": mask_words,
                      "vader": metadata.version("vaderSentiment")}
     scores_key, scores = run_stage(cache, log, "scores", scores_inputs, compute_scores, meanwhile=to_disk)

@@ -11,8 +11,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import bench
+from analysis import bench, pipeline
 from analysis.cli import main
+from analysis.frames import _mapped_already
 from analysis.pipeline import measure
 from analysis.synthetic import NEWS_COLUMNS, news_articles
 
@@ -75,6 +76,26 @@ def test_sentence_scores_equal_vaders_own_on_every_benchmark_sentence(articles, 
     for column in ("compound", "pos", "neu", "neg"):
         assert scores[column].tolist() == expected[column].tolist(), column
     assert scores["compound_masked"].tolist() == expected["compound"].tolist()  # the default mask is empty
+
+
+def test_vader_takes_the_distinct_texts_from_a_mapped_file_chunk_by_chunk(articles, tmp_path, monkeypatch):
+    """The distinct sentence texts wait in a mapped file, not as Python strings in the main process:
+    each VADER task gets a slice of that column, and the slices hold each distinct text once."""
+    seen = []
+
+    def recording(texts, **options):
+        seen.append((texts.tolist(), _mapped_already(texts)))
+        return vader_chunk(texts, **options)
+
+    vader_chunk = pipeline._vader_chunk
+    monkeypatch.setattr(pipeline, "_vader_chunk", recording)
+    monkeypatch.setattr(pipeline, "SCORE_CHUNK", 100)
+    path = tmp_path / "articles.parquet"
+    articles.iloc[:30].to_parquet(path, index=False)
+    results = measure(path, **bench.MAPPING, n_boot=10, n_perm=10, progress=False)
+    assert len(seen) > 1 and all(mapped for _, mapped in seen)
+    texts = [text for chunk, _ in seen for text in chunk]
+    assert texts == results.corpus.sentences["text"].drop_duplicates().tolist()
 
 
 def test_the_benchmark_table_has_every_figure_the_issue_asks_for(tmp_path):

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import gc
+import itertools
+import os
+import time
 
+import numpy as np
+import pandas as pd
 import psutil
 import pytest
 
+from analysis import engine
 from analysis.engine import Runner, _malloc_trim, release_freed_memory
+from analysis.frames import map_from_disk
 
 
 def _plus(chunk: int, *, offset: int) -> int:
@@ -89,3 +96,35 @@ def test_a_pool_the_user_names_is_left_as_it_is(arrow_pool_restored, monkeypatch
     pa.set_memory_pool(pa.system_memory_pool())
     with Runner(workers=2, progress=False) as runner:
         assert runner.map(_arrow_pool, [0, 1], desc="test", size=lambda _: 1) == ["system"] * 2
+
+
+def _read_mapped(chunk: int, *, table) -> tuple:
+    """A task that reads a whole mapped column: its worker, when, and its resident file pages
+    before and after."""
+    start, before = time.monotonic(), _resident_file_bytes()
+    total = int(table["n"].sum())
+    return os.getpid(), start, before, _resident_file_bytes(), total
+
+
+def _resident_file_bytes() -> int:
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("RssFile:"))
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/pagemap"), reason="reads Linux's page map")
+def test_a_worker_hands_back_the_mapped_pages_a_task_read_before_its_next_task(tmp_path, monkeypatch):
+    """Each task reads a 48 MB mapped column whole; over the threshold, its worker releases those
+    pages after the task, so its next task starts without them (and the sums stay right)."""
+    monkeypatch.setattr(engine, "RELEASE_READ_PAGES", 1 << 20)
+    table = pd.DataFrame({"n": np.arange(6_000_000, dtype=np.int64)})
+    assert map_from_disk([(table, None)], tmp_path)
+    with Runner(workers=2, progress=False) as runner:
+        done = runner.map(_read_mapped, list(range(8)), desc="test", size=lambda _: 1, table=table)
+    assert {total for *_, total in done} == {6_000_000 * 5_999_999 // 2}
+    by_worker = {}
+    for pid, start, before, after, _ in sorted(done, key=lambda task: task[1]):
+        by_worker.setdefault(pid, []).append((before, after))
+    assert sum(len(tasks) - 1 for tasks in by_worker.values()) >= 1
+    for tasks in by_worker.values():
+        for (_, read), (next_before, _) in itertools.pairwise(tasks):
+            assert read - next_before >= 40_000_000

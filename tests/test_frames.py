@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.frames import categories_at, concat_frames, is_sorted, labels_at, map_from_disk, positions, run_starts
+from analysis.frames import (
+    _mapped_already,
+    categories_at,
+    concat_frames,
+    is_sorted,
+    labels_at,
+    map_from_disk,
+    positions,
+    release_mapped_pages,
+    run_starts,
+)
 
 
 @given(st.lists(st.text(max_size=12), min_size=1, max_size=6, unique=True).flatmap(
@@ -413,3 +424,50 @@ def test_run_starts_are_where_the_value_changes_in_any_form(values, form):
     column = (pd.factorize(pd.Series(values, dtype=object))[0] if form == "codes"
               else pd.Series(values, dtype=form))
     assert run_starts(column).tolist() == expected
+
+
+def _resident_file_bytes() -> int:
+    """This process's resident pages of files (RssFile in /proc's status), in bytes."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("RssFile:"))
+
+
+linux_only = pytest.mark.skipif(not Path("/proc/self/pagemap").exists(), reason="reads Linux's page map")
+
+
+@linux_only
+def test_pages_read_of_mapped_columns_are_handed_back_and_read_again_the_same(tmp_path):
+    """After a full read, a mapped column's pages count in this process's resident memory; released,
+    they no longer do (the bytes said), and the columns read the same values again."""
+    numbers = np.arange(8_000_000, dtype=np.int64)  # 64 MB
+    texts = [f"{i} the officers met in secret" for i in range(400_000)]  # about 12 MB
+    table, notes = pd.DataFrame({"n": numbers}), pd.DataFrame({"text": pd.Series(texts, dtype="str")})
+    assert map_from_disk([(table, None), (notes, None)], tmp_path)
+    assert table["n"].sum() == numbers.sum() and notes["text"].str.len().sum() == sum(map(len, texts))
+    before = _resident_file_bytes()
+    released = release_mapped_pages()
+    assert released >= numbers.nbytes
+    assert before - _resident_file_bytes() >= 0.9 * released
+    assert (table["n"].to_numpy() == numbers).all() and notes["text"].tolist() == texts
+    assert release_mapped_pages() >= numbers.nbytes  # read again, so counted again, so released again
+
+
+@linux_only
+@given(st.sets(st.integers(0, 3_999_999), max_size=12))
+def test_releasing_mapped_pages_keeps_every_value_written_to_them(written):
+    """A mapped number column written to holds private copies of the pages written: releasing the
+    pages read leaves those, so every write survives and every other value reads as before."""
+    import tempfile
+
+    expected = np.arange(4_000_000, dtype=np.int64)  # 32 MB, about 7,800 pages
+    with tempfile.TemporaryDirectory() as folder:
+        table = pd.DataFrame({"n": expected.copy()})
+        assert map_from_disk([(table, None)], folder)
+    for position in written:  # in place (no other reference to the column), into the mapping's pages
+        table.loc[position, "n"] = -position - 1
+        expected[position] = -position - 1
+    assert _mapped_already(table["n"])
+    assert table["n"].sum() == expected.sum()  # every page read
+    released = release_mapped_pages()
+    assert released >= expected.nbytes - (len(written) + 2) * mmap.PAGESIZE
+    assert (table["n"].to_numpy() == expected).all()
