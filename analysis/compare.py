@@ -181,6 +181,31 @@ class _Ratio:
     count_is_den: bool
 
 
+def _kept_rows(df: pd.DataFrame, doc_units: pd.DataFrame, *, drop_copies: bool, also=None) -> np.ndarray:
+    """Positions of the rows a ratio measure reads: all, less the drop_copies rule's (and where `also`
+    is False), so that its columns are taken as codes at these rows rather than copied whole."""
+    keep = np.ones(len(df), bool) if also is None else np.asarray(also, bool).copy()
+    if drop_copies:
+        keep &= ~_copy_body_rows(df, doc_units)
+    return np.flatnonzero(keep)
+
+
+def _codes_at(series: pd.Series, rows: np.ndarray, name: str, allowed) -> np.ndarray:
+    """`_codes` of the series at `rows` (positions), the error naming unknown values there."""
+    codes = positions(list(allowed), series)[rows]
+    if (codes < 0).any():
+        return _codes(series.take(rows), name, allowed)  # raises, naming them
+    return codes.astype(np.int64)
+
+
+def _doc_codes(doc_ids: pd.Series, rows: np.ndarray, repeat: int = 1) -> pd.Categorical:
+    """The doc_ids at `rows` (positions), `repeat` times over, as a categorical: a ratio's row
+    tables hold millions of rows of a few thousand documents, and `_clusters` looks each of them up
+    once (`frames.positions`)."""
+    codes, ids = pd.factorize(doc_ids)
+    return pd.Categorical.from_codes(np.tile(codes[rows], repeat), categories=ids, validate=False)
+
+
 def _rate_ratio(counts, word_totals, doc_units, *, drop_copies: bool, categories=None) -> _Ratio:
     """Rates per 1,000 words: numerator lexicon matches, denominator the words of the same voice
     and section. Each lexicon also gets category "all", its total."""
@@ -188,10 +213,15 @@ def _rate_ratio(counts, word_totals, doc_units, *, drop_copies: bool, categories
     _require(word_totals, "word_totals", ["doc_id", "sentence_id", "section", "voice", "n_words"])
     if (counts["category"] == ALL).any():
         raise ValueError(f'counts uses the reserved category name "{ALL}" (it labels a lexicon total)')
-    if drop_copies:
-        counts = drop_copy_bodies(counts, doc_units)
-        word_totals = drop_copy_bodies(word_totals, doc_units)
-    pairs = counts[["lexicon", "category"]].drop_duplicates()
+    rows = _kept_rows(counts, doc_units, drop_copies=drop_copies)
+    # The (lexicon, category) pairs of the rows kept, as codes (the table's labels are few).
+    lex, lexicons = pd.factorize(counts["lexicon"], use_na_sentinel=False)
+    cat, cats = pd.factorize(counts["category"], use_na_sentinel=False)
+    pair_code = lex[rows].astype(np.int64) * max(len(cats), 1) + cat[rows]
+    pair_codes, pair_at = np.unique(pair_code, return_inverse=True)
+    first = np.sort(np.unique(pair_at, return_index=True)[1])  # in order of first appearance
+    pair_lex, pair_cat = np.divmod(pair_codes[pair_at[first]], max(len(cats), 1))
+    pairs = pd.DataFrame({"lexicon": lexicons.take(pair_lex), "category": cats.take(pair_cat)})
     if categories is not None:
         extra = pd.DataFrame(list(categories), columns=["lexicon", "category"])
         pairs = pd.concat([pairs, extra]).drop_duplicates()
@@ -203,38 +233,47 @@ def _rate_ratio(counts, word_totals, doc_units, *, drop_copies: bool, categories
     labels.insert(0, "measure", "rate_per_1k")
     labels["low"], labels["high"] = 0.0, np.inf  # the values a rate can take
     q = pd.Series(np.arange(len(labels)), index=pd.MultiIndex.from_frame(labels[["lexicon", "category"]]))
-    keys = ["doc_id", "sentence_id"]
-    v = _codes(counts["voice"], "counts.voice", VOICES)
-    s = _codes(counts["section"], "counts.section", SECTIONS)
-    value = counts["count"].to_numpy(float)
-    q_cat = q.reindex(pd.MultiIndex.from_frame(counts[["lexicon", "category"]])).to_numpy()
-    q_all = q.reindex(pd.MultiIndex.from_arrays([counts["lexicon"], np.full(len(counts), ALL)])).to_numpy()
-    num = pd.concat([counts[keys].assign(q=q_cat, v=v, s=s, value=value),
-                     counts[keys].assign(q=q_all, v=v, s=s, value=value)], ignore_index=True)
-    den = word_totals[keys].assign(
-        v=_codes(word_totals["voice"], "word_totals.voice", VOICES),
-        s=_codes(word_totals["section"], "word_totals.section", SECTIONS),
-        value=word_totals["n_words"].to_numpy(float),
-    )
+    # Each distinct pair's q and each kept lexicon's total's q, then each row's by its codes.
+    q_cat = q.reindex(pd.MultiIndex.from_arrays([lexicons.take(pair_codes // max(len(cats), 1)),
+                                                 cats.take(pair_codes % max(len(cats), 1))])).to_numpy()[pair_at]
+    kept_lex, lex_at = np.unique(lex[rows], return_inverse=True)
+    q_all = q.reindex(pd.MultiIndex.from_arrays([lexicons.take(kept_lex),
+                                                 np.full(len(kept_lex), ALL)])).to_numpy()[lex_at]
+    v = _codes_at(counts["voice"], rows, "counts.voice", VOICES)
+    s = _codes_at(counts["section"], rows, "counts.section", SECTIONS)
+    value = counts["count"].to_numpy(float)[rows]
+    sentence = counts["sentence_id"].to_numpy()[rows]
+    num = pd.DataFrame({"doc_id": _doc_codes(counts["doc_id"], rows, 2), "sentence_id": np.tile(sentence, 2),
+                        "q": np.concatenate([q_cat, q_all]), "v": np.tile(v, 2), "s": np.tile(s, 2),
+                        "value": np.tile(value, 2)})
+    rows = _kept_rows(word_totals, doc_units, drop_copies=drop_copies)
+    den = pd.DataFrame({"doc_id": _doc_codes(word_totals["doc_id"], rows),
+                        "sentence_id": word_totals["sentence_id"].to_numpy()[rows],
+                        "v": _codes_at(word_totals["voice"], rows, "word_totals.voice", VOICES),
+                        "s": _codes_at(word_totals["section"], rows, "word_totals.section", SECTIONS),
+                        "value": word_totals["n_words"].to_numpy(float)[rows]})
     return _Ratio(num, den, labels, 1000.0, count_is_den=False)
 
 
 def _sentiment_ratio(sentence_scores, doc_units, *, drop_copies: bool, score_col: str) -> _Ratio:
     """Sentence sentiment as ratios over sentences: mean compound, share negative, share positive."""
     _require(sentence_scores, "sentence_scores", ["doc_id", "sentence_id", "section", "voice", score_col])
-    scores = sentence_scores.loc[sentence_scores[score_col].notna()]
-    if drop_copies:
-        scores = drop_copy_bodies(scores, doc_units)
-    compound = scores[score_col].to_numpy(float)
-    keys = scores[["doc_id", "sentence_id"]].assign(
-        v=_codes(scores["voice"], "sentence_scores.voice", VOICES),
-        s=_codes(scores["section"], "sentence_scores.section", SECTIONS),
-    )
+    rows = _kept_rows(sentence_scores, doc_units, drop_copies=drop_copies,
+                      also=sentence_scores[score_col].notna().to_numpy())
+    compound = sentence_scores[score_col].to_numpy(float)[rows]
+    sentence = sentence_scores["sentence_id"].to_numpy()[rows]
+    v = _codes_at(sentence_scores["voice"], rows, "sentence_scores.voice", VOICES)
+    s = _codes_at(sentence_scores["section"], rows, "sentence_scores.section", SECTIONS)
     parts = [compound, (compound <= NEGATIVE_AT).astype(float), (compound >= POSITIVE_AT).astype(float)]
-    num = pd.concat([keys.assign(q=i, value=part) for i, part in enumerate(parts)], ignore_index=True)
+    num = pd.DataFrame({"doc_id": _doc_codes(sentence_scores["doc_id"], rows, len(parts)),
+                        "sentence_id": np.tile(sentence, len(parts)), "v": np.tile(v, len(parts)),
+                        "s": np.tile(s, len(parts)), "q": np.repeat(np.arange(len(parts)), len(rows)),
+                        "value": np.concatenate(parts)})
+    den = pd.DataFrame({"doc_id": _doc_codes(sentence_scores["doc_id"], rows), "sentence_id": sentence, "v": v,
+                        "s": s, "value": 1.0})
     labels = pd.DataFrame({"measure": ["mean_compound", "share_negative", "share_positive"],
                            "lexicon": "vader", "category": ALL, "low": [-1.0, 0.0, 0.0], "high": 1.0})
-    return _Ratio(num, keys.assign(value=1.0), labels, 1.0, count_is_den=True)
+    return _Ratio(num, den, labels, 1.0, count_is_den=True)
 
 
 # ---------------------------------------------------------------------------------------------

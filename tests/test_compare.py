@@ -477,3 +477,62 @@ def test_term_sums_of_nullable_counts_skip_missing_values_as_a_group_by_does():
                                                                                 compare._SIDE_B], np.int8))
     assert prior.to_dict() == {"coup": 2, "regime": 5}
     assert count_a.to_dict() == {"coup": 2} and count_b.to_dict() == {"regime": 5}
+
+
+def _ratio_by_copies(counts, word_totals, scores, doc_units, drop_copies):
+    """The ratio tables as first written: the kept rows copied, then their labels and codes
+    (the definition the coded `_rate_ratio` and `_sentiment_ratio` must equal)."""
+    if drop_copies:
+        counts, word_totals = (compare.drop_copy_bodies(t, doc_units) for t in (counts, word_totals))
+    pairs = counts[["lexicon", "category"]].drop_duplicates()
+    labels = pd.concat([pd.DataFrame({"lexicon": pd.unique(pairs["lexicon"]), "category": "all"}), pairs],
+                       ignore_index=True)
+    labels = labels.iloc[np.lexsort((labels["category"].astype(str), labels["category"] != "all",
+                                     labels["lexicon"].astype(str)))].reset_index(drop=True)
+    q = pd.Series(np.arange(len(labels)), index=pd.MultiIndex.from_frame(labels))
+    v, s = compare._codes(counts["voice"], "v", compare.VOICES), compare._codes(counts["section"], "s", compare.SECTIONS)
+    keys = counts[["doc_id", "sentence_id"]]
+    q_cat = q.reindex(pd.MultiIndex.from_frame(counts[["lexicon", "category"]])).to_numpy()
+    q_all = q.reindex(pd.MultiIndex.from_arrays([counts["lexicon"], np.full(len(counts), "all")])).to_numpy()
+    num = pd.concat([keys.assign(q=q_cat, v=v, s=s, value=counts["count"].to_numpy(float)),
+                     keys.assign(q=q_all, v=v, s=s, value=counts["count"].to_numpy(float))], ignore_index=True)
+    den = word_totals[["doc_id", "sentence_id"]].assign(
+        v=compare._codes(word_totals["voice"], "v", compare.VOICES),
+        s=compare._codes(word_totals["section"], "s", compare.SECTIONS), value=word_totals["n_words"].to_numpy(float))
+    scores = scores.loc[scores["compound"].notna()]
+    if drop_copies:
+        scores = compare.drop_copy_bodies(scores, doc_units)
+    compound = scores["compound"].to_numpy(float)
+    keys = scores[["doc_id", "sentence_id"]].assign(v=compare._codes(scores["voice"], "v", compare.VOICES),
+                                                    s=compare._codes(scores["section"], "s", compare.SECTIONS))
+    parts = [compound, (compound <= compare.NEGATIVE_AT).astype(float), (compound >= compare.POSITIVE_AT).astype(float)]
+    sentiment = pd.concat([keys.assign(q=i, value=part) for i, part in enumerate(parts)], ignore_index=True)
+    return labels, num, den, sentiment, keys.assign(value=1.0)
+
+
+_ROW = st.tuples(st.sampled_from(["d1", "d2", "d10"]), st.integers(0, 4), st.sampled_from(["loaded", "hedges"]),
+                 st.sampled_from(["regime", "label", "may"]), st.sampled_from(compare.VOICES),
+                 st.sampled_from(["headline", "body"]), st.integers(1, 9))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_ROW, min_size=1, max_size=30), st.lists(_ROW, max_size=30), st.booleans(),
+       st.lists(st.one_of(st.none(), st.floats(-1, 1)), min_size=1, max_size=30))
+def test_ratio_tables_taken_as_codes_equal_the_tables_of_the_kept_rows_copied(rows, words, drop_copies, compounds):
+    """The rate and sentiment ratios hold the same rows, in the same order, with the same labels,
+    codes and values as the tables built from copies of the kept rows; doc_id is held as categories."""
+    columns = ["doc_id", "sentence_id", "lexicon", "category", "voice", "section", "count"]
+    counts = pd.DataFrame(rows, columns=columns).astype({"doc_id": "str", "lexicon": "str", "category": "str"})
+    word_totals = pd.DataFrame(rows + words, columns=columns).rename(columns={"count": "n_words"})
+    scores = word_totals[["doc_id", "sentence_id", "voice", "section"]].assign(
+        compound=(compounds * (len(word_totals) // len(compounds) + 1))[:len(word_totals)])
+    doc_units = pd.DataFrame({"doc_id": ["d1", "d2", "d10"], "exclude_body": [False, True, False]})
+    labels, num, den, sentiment, sentiment_den = _ratio_by_copies(counts, word_totals, scores, doc_units, drop_copies)
+    rate = compare._rate_ratio(counts, word_totals, doc_units, drop_copies=drop_copies)
+    mood = compare._sentiment_ratio(scores, doc_units, drop_copies=drop_copies, score_col="compound")
+    pd.testing.assert_frame_equal(rate.labels[["lexicon", "category"]], labels, check_dtype=False)
+    for got, expected in ((rate.num, num), (rate.den, den), (mood.num, sentiment), (mood.den, sentiment_den)):
+        assert isinstance(got["doc_id"].dtype, pd.CategoricalDtype)
+        assert got["doc_id"].astype(str).tolist() == expected["doc_id"].astype(str).tolist()
+        expected = expected.drop(columns="doc_id")[got.columns[1:]].reset_index(drop=True)  # index: not read
+        pd.testing.assert_frame_equal(got.drop(columns="doc_id"), expected, check_dtype=False)
