@@ -198,12 +198,16 @@ def _codes_at(series: pd.Series, rows: np.ndarray, name: str, allowed) -> np.nda
     return codes.astype(np.int64)
 
 
-def _doc_codes(doc_ids: pd.Series, rows: np.ndarray, repeat: int = 1) -> pd.Categorical:
-    """The doc_ids at `rows` (positions), `repeat` times over, as a categorical: a ratio's row
-    tables hold millions of rows of a few thousand documents, and `_clusters` looks each of them up
-    once (`frames.positions`)."""
+def _doc_codes(doc_ids: pd.Series, rows: np.ndarray) -> pd.Categorical:
+    """The doc_ids at `rows` (positions) as a categorical: a ratio's row tables hold millions of rows
+    of a few thousand documents, and `_clusters` looks each of them up once (`frames.positions`)."""
     codes, ids = pd.factorize(doc_ids)
-    return pd.Categorical.from_codes(np.tile(codes[rows], repeat), categories=ids, validate=False)
+    return pd.Categorical.from_codes(codes[rows], categories=ids, validate=False)
+
+
+def _tiled(docs: pd.Categorical, times: int) -> pd.Categorical:
+    """The categorical `times` over, end to end (a numerator's rows repeat its documents')."""
+    return pd.Categorical.from_codes(np.tile(docs.codes, times), categories=docs.categories, validate=False)
 
 
 def _rate_ratio(counts, word_totals, doc_units, *, drop_copies: bool, categories=None) -> _Ratio:
@@ -217,11 +221,11 @@ def _rate_ratio(counts, word_totals, doc_units, *, drop_copies: bool, categories
     # The (lexicon, category) pairs of the rows kept, as codes (the table's labels are few).
     lex, lexicons = pd.factorize(counts["lexicon"], use_na_sentinel=False)
     cat, cats = pd.factorize(counts["category"], use_na_sentinel=False)
-    pair_code = lex[rows].astype(np.int64) * max(len(cats), 1) + cat[rows]
-    pair_codes, pair_at = np.unique(pair_code, return_inverse=True)
-    first = np.sort(np.unique(pair_at, return_index=True)[1])  # in order of first appearance
-    pair_lex, pair_cat = np.divmod(pair_codes[pair_at[first]], max(len(cats), 1))
-    pairs = pd.DataFrame({"lexicon": lexicons.take(pair_lex), "category": cats.take(pair_cat)})
+    width = max(len(cats), 1)
+    pair_codes, pair_at = np.unique(lex[rows].astype(np.int64) * width + cat[rows], return_inverse=True)
+    pair_lex, pair_cat = np.divmod(pair_codes, width)  # each distinct pair's lexicon and category codes
+    first = pair_at[np.sort(np.unique(pair_at, return_index=True)[1])]  # the pairs in order of first appearance
+    pairs = pd.DataFrame({"lexicon": lexicons.take(pair_lex[first]), "category": cats.take(pair_cat[first])})
     if categories is not None:
         extra = pd.DataFrame(list(categories), columns=["lexicon", "category"])
         pairs = pd.concat([pairs, extra]).drop_duplicates()
@@ -234,8 +238,7 @@ def _rate_ratio(counts, word_totals, doc_units, *, drop_copies: bool, categories
     labels["low"], labels["high"] = 0.0, np.inf  # the values a rate can take
     q = pd.Series(np.arange(len(labels)), index=pd.MultiIndex.from_frame(labels[["lexicon", "category"]]))
     # Each distinct pair's q and each kept lexicon's total's q, then each row's by its codes.
-    q_cat = q.reindex(pd.MultiIndex.from_arrays([lexicons.take(pair_codes // max(len(cats), 1)),
-                                                 cats.take(pair_codes % max(len(cats), 1))])).to_numpy()[pair_at]
+    q_cat = q.reindex(pd.MultiIndex.from_arrays([lexicons.take(pair_lex), cats.take(pair_cat)])).to_numpy()[pair_at]
     kept_lex, lex_at = np.unique(lex[rows], return_inverse=True)
     q_all = q.reindex(pd.MultiIndex.from_arrays([lexicons.take(kept_lex),
                                                  np.full(len(kept_lex), ALL)])).to_numpy()[lex_at]
@@ -243,7 +246,7 @@ def _rate_ratio(counts, word_totals, doc_units, *, drop_copies: bool, categories
     s = _codes_at(counts["section"], rows, "counts.section", SECTIONS)
     value = counts["count"].to_numpy(float)[rows]
     sentence = counts["sentence_id"].to_numpy()[rows]
-    num = pd.DataFrame({"doc_id": _doc_codes(counts["doc_id"], rows, 2), "sentence_id": np.tile(sentence, 2),
+    num = pd.DataFrame({"doc_id": _tiled(_doc_codes(counts["doc_id"], rows), 2), "sentence_id": np.tile(sentence, 2),
                         "q": np.concatenate([q_cat, q_all]), "v": np.tile(v, 2), "s": np.tile(s, 2),
                         "value": np.tile(value, 2)})
     rows = _kept_rows(word_totals, doc_units, drop_copies=drop_copies)
@@ -264,12 +267,13 @@ def _sentiment_ratio(sentence_scores, doc_units, *, drop_copies: bool, score_col
     sentence = sentence_scores["sentence_id"].to_numpy()[rows]
     v = _codes_at(sentence_scores["voice"], rows, "sentence_scores.voice", VOICES)
     s = _codes_at(sentence_scores["section"], rows, "sentence_scores.section", SECTIONS)
+    docs = _doc_codes(sentence_scores["doc_id"], rows)  # factorized once, for the numerator and denominator
     parts = [compound, (compound <= NEGATIVE_AT).astype(float), (compound >= POSITIVE_AT).astype(float)]
-    num = pd.DataFrame({"doc_id": _doc_codes(sentence_scores["doc_id"], rows, len(parts)),
+    num = pd.DataFrame({"doc_id": _tiled(docs, len(parts)),
                         "sentence_id": np.tile(sentence, len(parts)), "v": np.tile(v, len(parts)),
                         "s": np.tile(s, len(parts)), "q": np.repeat(np.arange(len(parts)), len(rows)),
                         "value": np.concatenate(parts)})
-    den = pd.DataFrame({"doc_id": _doc_codes(sentence_scores["doc_id"], rows), "sentence_id": sentence, "v": v,
+    den = pd.DataFrame({"doc_id": docs, "sentence_id": sentence, "v": v,
                         "s": s, "value": 1.0})
     labels = pd.DataFrame({"measure": ["mean_compound", "share_negative", "share_positive"],
                            "lexicon": "vader", "category": ALL, "low": [-1.0, 0.0, 0.0], "high": 1.0})

@@ -220,10 +220,7 @@ def _call_shared(fn: Callable, chunk):
 
 
 def _call_inherited(fn: Callable, i: int):
-    try:
-        return fn(_INHERITED[i], **_SHARED)
-    finally:
-        _release_read_pages()
+    return _call_shared(fn, _INHERITED[i])
 
 
 def _release_read_pages() -> None:
