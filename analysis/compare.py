@@ -19,7 +19,8 @@ import hashlib
 import itertools
 import math
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -280,6 +281,87 @@ def _sentiment_ratio(sentence_scores, doc_units, *, drop_copies: bool, score_col
     return _Ratio(num, den, labels, 1.0, count_is_den=True)
 
 
+@dataclass(frozen=True)
+class DocumentSums:
+    """A ratio measure summed per document once (`document_sums`), for every outlet, group and
+    contrast task to select its documents' rows from, instead of building and summing the row
+    tables again. Rows of num and den are the documents of doc_ids (each of doc_units, with rows
+    or without), columns as `_Clusters`' (num: q * 24 + cell, den: cell); each row is the sum
+    `_clusters` makes of that document's rows, entry for entry, so the results are the same."""
+
+    measure: str  # "rates", or the score column of a sentiment measure
+    drop_copies: bool  # built with the drop_copies rule
+    doc_ids: pd.Index
+    num: sparse.csr_array
+    den: sparse.csr_array
+    labels: pd.DataFrame
+    scale: float
+    count_is_den: bool
+
+    def arrays(self) -> list[np.ndarray]:
+        """The arrays of num and den (data, indices, indptr of each), as `with_arrays` takes them."""
+        return [self.num.data, self.num.indices, self.num.indptr, self.den.data, self.den.indices, self.den.indptr]
+
+    def with_arrays(self, arrays: list[np.ndarray]) -> DocumentSums:
+        """The same sums on other arrays of the same values (memory-mapped ones, say)."""
+        num = sparse.csr_array(tuple(arrays[:3]), shape=self.num.shape, copy=False)
+        den = sparse.csr_array(tuple(arrays[3:]), shape=self.den.shape, copy=False)
+        return replace(self, num=num, den=den)
+
+
+def _document_sums(ratio: _Ratio, doc_ids: pd.Index, *, measure: str, drop_copies: bool) -> DocumentSums:
+    num = _cell_matrix(ratio.num, positions(doc_ids, ratio.num["doc_id"]), len(doc_ids), len(ratio.labels))
+    den = _cell_matrix(ratio.den, positions(doc_ids, ratio.den["doc_id"]), len(doc_ids), 1)
+    return DocumentSums(measure, drop_copies, doc_ids, num, den, ratio.labels, ratio.scale, ratio.count_is_den)
+
+
+def document_sums(counts: pd.DataFrame, word_totals: pd.DataFrame, sentence_scores: pd.DataFrame,
+                  doc_units: pd.DataFrame, *, dedup: str = "drop_copies",
+                  score_cols=("compound",)) -> dict[str, DocumentSums]:
+    """The rates ("rates") and the sentiment of each score column, summed per document under the
+    dedup rule of outlet and group estimates and contrasts, for their `sums=` argument: each task
+    then selects its documents' sums (a few numbers a document) rather than reading and summing the
+    row tables (millions of rows) again. Built one measure at a time."""
+    _check_choice(dedup, "dedup", DEDUP)
+    for df, name in ((counts, "counts"), (word_totals, "word_totals"), (sentence_scores, "sentence_scores")):
+        _check_known_docs(df, name, doc_units)
+    drop = dedup == "drop_copies"
+    doc_ids = pd.Index(_doc_table(doc_units)["doc_id"])
+    sums = {"rates": _document_sums(_rate_ratio(counts, word_totals, doc_units, drop_copies=drop), doc_ids,
+                                    measure="rates", drop_copies=drop)}
+    for col in score_cols:
+        sums[col] = _document_sums(_sentiment_ratio(sentence_scores, doc_units, drop_copies=drop, score_col=col),
+                                   doc_ids, measure=col, drop_copies=drop)
+    return sums
+
+
+class _Summed:
+    """A ratio measure as per-document sums, and the way to its row tables, built (once) only where
+    a unit of one document resamples its sentences, which the sums do not hold."""
+
+    def __init__(self, sums: DocumentSums, rows: Callable[[], _Ratio]):
+        self.sums, self._rows, self._ratio = sums, rows, None
+        self.labels, self.scale, self.count_is_den = sums.labels, sums.scale, sums.count_is_den
+
+    def rows(self) -> _Ratio:
+        if self._ratio is None:
+            self._ratio = self._rows()
+        return self._ratio
+
+
+def _with_sums(sums: DocumentSums | None, measure: str, drop_copies: bool, rows: Callable[[], _Ratio]):
+    """The ratio a task aggregates: from `sums` if given (checked to be this measure's, under this
+    dedup rule), else its row tables."""
+    if sums is None:
+        return rows()
+    if not isinstance(sums, DocumentSums) or sums.measure != measure or sums.drop_copies != drop_copies:
+        found = (f"{sums.measure!r}, drop_copies={sums.drop_copies}" if isinstance(sums, DocumentSums)
+                 else type(sums).__name__)
+        raise ValueError(f"sums are {found}, not {measure!r} with drop_copies={drop_copies}; pass "
+                         "document_sums(...) built with the same dedup rule, or leave sums out")
+    return _Summed(sums, rows)
+
+
 # ---------------------------------------------------------------------------------------------
 # Clusters: the resampling units (documents, or sentences of a single-document unit)
 
@@ -298,12 +380,42 @@ class _Clusters:
     n_q: int
 
 
-def _clusters(ratio: _Ratio, doc_unit: pd.Series, *, order=None, sentences_when_single=True) -> _Clusters:
+def _unit_docs(doc_unit: pd.Series, order=None) -> tuple[list, pd.DataFrame, np.ndarray]:
+    """The units (`order`, or sorted), their documents sorted by (unit, doc_id) with the unit's code
+    u, and the number of documents of each unit."""
     docs = doc_unit.rename("unit").rename_axis("doc_id").reset_index()
     units = list(order) if order is not None else sorted(pd.unique(docs["unit"]).tolist(), key=str)
     docs["u"] = pd.Categorical(docs["unit"], categories=units).codes
     docs = docs.loc[docs["u"] >= 0].sort_values(["u", "doc_id"], ignore_index=True)
-    n_docs = np.bincount(docs["u"], minlength=len(units))
+    return units, docs, np.bincount(docs["u"], minlength=len(units))
+
+
+def _summed_clusters(sums: DocumentSums, doc_unit: pd.Series, *, order, sentences_when_single) -> _Clusters | None:
+    """`_clusters` from per-document sums: each unit's documents' rows, in the order `_clusters` has
+    them; None where a unit of one document would resample its sentences."""
+    units, docs, n_docs = _unit_docs(doc_unit, order)
+    if sentences_when_single and (n_docs == 1).any():
+        return None
+    at = positions(sums.doc_ids, docs["doc_id"])
+    if (at < 0).any():
+        raise ValueError(f"sums have no row for doc_id(s) {docs['doc_id'][at < 0].head(5).tolist()}; build "
+                         "them (document_sums) from the same doc_units")
+    doc_u = docs["u"].to_numpy(np.int64)
+    num, den = sums.num[at], sums.den[at]
+    has = (den > 0).tocoo()
+    docs_in_cell = np.zeros((len(units), _N_CELLS), np.int64)
+    np.add.at(docs_in_cell, (doc_u[has.row], has.col), 1)
+    bounds = np.searchsorted(doc_u, np.arange(len(units) + 1))
+    return _Clusters(units, bounds, np.zeros(len(units), bool), docs_in_cell, num, den, len(sums.labels))
+
+
+def _clusters(ratio: _Ratio | _Summed, doc_unit: pd.Series, *, order=None, sentences_when_single=True) -> _Clusters:
+    if isinstance(ratio, _Summed):
+        summed = _summed_clusters(ratio.sums, doc_unit, order=order, sentences_when_single=sentences_when_single)
+        if summed is not None:
+            return summed
+        ratio = ratio.rows()
+    units, docs, n_docs = _unit_docs(doc_unit, order)
     single = n_docs[docs["u"]] == 1 if sentences_when_single else np.zeros(len(docs), bool)
     docs["single"] = single
 
@@ -327,26 +439,25 @@ def _clusters(ratio: _Ratio, doc_unit: pd.Series, *, order=None, sentences_when_
                                          den_key[doc_single[den_key // width]]]))
     bounds = np.searchsorted(doc_u[clusters // width], np.arange(len(units) + 1))
     n_rows, n_q = len(clusters), len(ratio.labels)
-    num_rows = num.assign(row=np.searchsorted(clusters, num_key))
-    den_rows = den.assign(row=np.searchsorted(clusters, den_key))
-    num_mat = _cell_matrix(num_rows, n_rows, n_q)
-    den_mat = _cell_matrix(den_rows, n_rows, 1)
+    num_mat = _cell_matrix(num, np.searchsorted(clusters, num_key), n_rows, n_q)
+    den_mat = _cell_matrix(den, np.searchsorted(clusters, den_key), n_rows, 1)
     # Documents with words (sentences) in each cell, per unit.
-    has = (_cell_matrix(den_rows.assign(row=den_key // width), len(docs), 1) > 0).tocoo()
+    has = (_cell_matrix(den, den_key // width, len(docs), 1) > 0).tocoo()
     docs_in_cell = np.zeros((len(units), _N_CELLS), np.int64)
     np.add.at(docs_in_cell, (doc_u[has.row], has.col), 1)
     by_sentence = (n_docs == 1) & sentences_when_single
     return _Clusters(units, bounds, by_sentence, docs_in_cell, num_mat, den_mat, n_q)
 
 
-def _cell_matrix(rows: pd.DataFrame, n_rows: int, n_q: int) -> sparse.csr_array:
-    """Sum values into columns q * 24 + cell for the cell and its voice, section and joint margins.
-    The values are summed per (row, q, cell) first and the margins from those sums, so the four
-    copies are of the summed entries, not of every input row (a quarter of the memory or less)."""
+def _cell_matrix(rows: pd.DataFrame, row: np.ndarray, n_rows: int, n_q: int) -> sparse.csr_array:
+    """Sum the values of `rows` into row `row` (one per input row) and columns q * 24 + cell for the
+    cell and its voice, section and joint margins. The values are summed per (row, q, cell) first and
+    the margins from those sums, so the four copies are of the summed entries, not of every input row
+    (a quarter of the memory or less)."""
     q = rows["q"].to_numpy() if "q" in rows else np.zeros(len(rows), np.int64)
     v, s = rows["v"].to_numpy(), rows["s"].to_numpy()
     shape = (n_rows, n_q * _N_CELLS)
-    cells = sparse.coo_array((rows["value"].to_numpy(float), (rows["row"].to_numpy(), q * _N_CELLS + v * _N_SECTIONS + s)),
+    cells = sparse.coo_array((rows["value"].to_numpy(float), (row, q * _N_CELLS + v * _N_SECTIONS + s)),
                              shape=shape).tocsr()
     cells.sum_duplicates()  # explicit zeros stay: an entry marks a value present
     cells = cells.tocoo()
@@ -556,7 +667,7 @@ def _unit_map_for(doc_units, *, unit_type, unit_col, dedup) -> tuple[pd.Series, 
 
 def estimate_rates(counts: pd.DataFrame, word_totals: pd.DataFrame, doc_units: pd.DataFrame, *, unit_type: str,
                    unit_col: str, n_boot: int = 2000, seed: int = 0, confidence: float = 0.95,
-                   dedup: str = "drop_copies", categories=None) -> pd.DataFrame:
+                   dedup: str = "drop_copies", categories=None, sums: DocumentSums | None = None) -> pd.DataFrame:
     """Loaded-term rates per 1,000 words with cluster-bootstrap intervals, as `estimates` rows.
 
     rate = 1000 * sum(count) / sum(n_words) over the unit's documents, for each lexicon x category
@@ -565,28 +676,40 @@ def estimate_rates(counts: pd.DataFrame, word_totals: pd.DataFrame, doc_units: p
     unit has two or more (ratio estimator on each resample), the sentences of its one document
     otherwise; draws are keyed by (seed, unit). Rows: every (voice, section) cell in which the
     unit has words or matches. `categories`: extra (lexicon, category) pairs to report even where
-    nothing matched.
+    nothing matched. `sums`: `document_sums(...)["rates"]` of these tables, which the estimates
+    then read instead of the row tables (the same rows; not with `categories`).
     """
     _check_params(n_boot, seed, confidence)
     doc_unit, drop = _unit_map_for(doc_units, unit_type=unit_type, unit_col=unit_col, dedup=dedup)
-    _check_known_docs(counts, "counts", doc_units)
-    _check_known_docs(word_totals, "word_totals", doc_units)
-    ratio = _rate_ratio(counts, word_totals, doc_units, drop_copies=drop, categories=categories)
+    if sums is not None and categories is not None:
+        raise ValueError("categories cannot be added to sums (document_sums); pass one or the other")
+
+    def rows() -> _Ratio:
+        _check_known_docs(counts, "counts", doc_units)
+        _check_known_docs(word_totals, "word_totals", doc_units)
+        return _rate_ratio(counts, word_totals, doc_units, drop_copies=drop, categories=categories)
+
+    ratio = _with_sums(sums, "rates", drop, rows)
     return _estimates(ratio, doc_unit, unit_type=unit_type, n_boot=n_boot, seed=seed, confidence=confidence)
 
 
 def estimate_sentiment(sentence_scores: pd.DataFrame, doc_units: pd.DataFrame, *, unit_type: str, unit_col: str,
                        n_boot: int = 2000, seed: int = 0, confidence: float = 0.95, dedup: str = "drop_copies",
-                       score_col: str = "compound") -> pd.DataFrame:
+                       score_col: str = "compound", sums: DocumentSums | None = None) -> pd.DataFrame:
     """Sentence sentiment per unit as `estimates` rows: mean_compound (mean over sentences),
     share_negative (compound <= -0.05) and share_positive (compound >= 0.05), by voice and section
     (each and "all"). Same bootstrap as `estimate_rates`; count = sentences, n_words is NaN.
-    `score_col="compound_masked"` scores the text with topic words neutralised.
+    `score_col="compound_masked"` scores the text with topic words neutralised. `sums`:
+    `document_sums(...)[score_col]` of these tables, read instead of the row tables (the same rows).
     """
     _check_params(n_boot, seed, confidence)
     doc_unit, drop = _unit_map_for(doc_units, unit_type=unit_type, unit_col=unit_col, dedup=dedup)
-    _check_known_docs(sentence_scores, "sentence_scores", doc_units)
-    ratio = _sentiment_ratio(sentence_scores, doc_units, drop_copies=drop, score_col=score_col)
+
+    def rows() -> _Ratio:
+        _check_known_docs(sentence_scores, "sentence_scores", doc_units)
+        return _sentiment_ratio(sentence_scores, doc_units, drop_copies=drop, score_col=score_col)
+
+    ratio = _with_sums(sums, score_col, drop, rows)
     return _estimates(ratio, doc_unit, unit_type=unit_type, n_boot=n_boot, seed=seed, confidence=confidence)
 
 
@@ -846,7 +969,7 @@ def _permutation_pvalues(parts, *, keys, n_perm, seed) -> None:
 def group_differences(counts: pd.DataFrame, word_totals: pd.DataFrame, sentence_scores: pd.DataFrame,
                       doc_units: pd.DataFrame, *, group_col: str, group_a, group_b=REST, n_boot: int = 2000,
                       n_perm: int = 10000, seed: int = 0, confidence: float = 0.95, dedup: str = "drop_copies",
-                      categories=None, score_col: str = "compound") -> pd.DataFrame:
+                      categories=None, score_col: str = "compound", sums: dict | None = None) -> pd.DataFrame:
     """Group a minus group b ("rest": every other document with a group) as `differences` rows.
 
     difference: pooled rate a - pooled rate b (rates per 1,000 words), or the sentence-level
@@ -854,18 +977,27 @@ def group_differences(counts: pd.DataFrame, word_totals: pd.DataFrame, sentence_
     group's documents resampled independently (its sentences if it has one document), draws keyed
     by (seed, group). p_value: permutation test of the mean per-document value (rate, mean
     compound, share) over the documents with words (sentences) in that voice and section, exact
-    when the relabelings are few. Rows: cells where both groups have words (sentences).
+    when the relabelings are few. Rows: cells where both groups have words (sentences). `sums`:
+    `document_sums(...)` of these tables (its "rates" and score_col), read instead of the row tables.
     """
     _check_params(n_boot, seed, confidence)
     _check_choice(dedup, "dedup", DEDUP)
     if int(n_perm) != n_perm or n_perm < 1:
         raise ValueError(f"n_perm={n_perm!r} must be a positive integer")
+    if sums is not None and categories is not None:
+        raise ValueError("categories cannot be added to sums (document_sums); pass one or the other")
     side = _groups(doc_units, group_col, group_a, group_b)
-    for df, name in ((counts, "counts"), (word_totals, "word_totals"), (sentence_scores, "sentence_scores")):
-        _check_known_docs(df, name, doc_units)
+    if sums is None:
+        for df, name in ((counts, "counts"), (word_totals, "word_totals"), (sentence_scores, "sentence_scores")):
+            _check_known_docs(df, name, doc_units)
+    elif missing := [key for key in ("rates", score_col) if key not in sums]:
+        raise ValueError(f"sums have no {missing}; pass document_sums(..., score_cols=[{score_col!r}])")
     drop = dedup == "drop_copies"
-    ratios = [lambda: _rate_ratio(counts, word_totals, doc_units, drop_copies=drop, categories=categories),
-              lambda: _sentiment_ratio(sentence_scores, doc_units, drop_copies=drop, score_col=score_col)]
+    sums = sums or {}
+    ratios = [lambda: _with_sums(sums.get("rates"), "rates", drop, lambda: _rate_ratio(
+                  counts, word_totals, doc_units, drop_copies=drop, categories=categories)),
+              lambda: _with_sums(sums.get(score_col), score_col, drop, lambda: _sentiment_ratio(
+                  sentence_scores, doc_units, drop_copies=drop, score_col=score_col))]
     # One ratio at a time (its per-row tables are the task's largest), each let go once summed.
     parts = [_difference_rows(ratio(), side, keys=(group_a, group_b), n_boot=n_boot, seed=seed,
                               confidence=confidence) for ratio in ratios]
@@ -991,6 +1123,42 @@ def _term_sums(terms: pd.Series, counts: pd.Series, sides: np.ndarray) -> tuple[
     return tuple(out)
 
 
+# Rows of term counts summed at a time (`_term_sums_in_blocks`): 100,000 articles have 30 million,
+# and each row kept costs some 40 bytes of arrays while summed.
+_TERM_BLOCK = 1 << 21
+
+
+def _summed_in_blocks(term_counts: pd.DataFrame) -> bool:
+    """Whether `_term_sums_in_blocks` gives this table's sums (terms as categories, NumPy integer
+    counts, as the pipeline's are): `_term_sums`' integer path, whose sums are the same in any blocks."""
+    dtype = term_counts["count"].dtype
+    return (isinstance(term_counts["term"].dtype, pd.CategoricalDtype) and isinstance(dtype, np.dtype)
+            and (dtype.kind == "i" or (dtype.kind == "u" and dtype.itemsize < 8)))
+
+
+def _term_sums_in_blocks(blocks) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """`_term_sums` of blocks of rows (terms, counts, sides; the terms all of the same categories),
+    added up block by block: sums of integers, so exactly those of the rows at once, with the memory of
+    one block."""
+    totals = present = labels = None
+    any_side = np.zeros(3, bool)
+    for terms, counts, sides in blocks:
+        if labels is None:
+            labels = terms.cat.categories
+            totals, present = np.zeros((3, len(labels)), np.int64), np.zeros((3, len(labels)), bool)
+        codes = terms.cat.codes.to_numpy(np.int64)
+        valid = codes >= 0  # a missing term is left out, as by a group-by
+        codes, values, sides = codes[valid], counts.to_numpy(np.int64)[valid], sides[valid]
+        for k, rows in enumerate((slice(None), sides == _SIDE_A, sides == _SIDE_B)):
+            present[k] |= np.bincount(codes[rows], minlength=len(labels)) > 0
+            # float sums of integers below 2**53 are exact
+            totals[k] += np.bincount(codes[rows], weights=values[rows], minlength=len(labels)).astype(np.int64)
+        any_side |= [True, (sides == _SIDE_A).any(), (sides == _SIDE_B).any()]
+    index = pd.Index(labels, name="term")
+    return tuple(pd.Series(totals[k][present[k]], index=index[present[k]], name="count")
+                 if k == 0 or any_side[k] else pd.Series(dtype=float) for k in range(3))
+
+
 def distinctive_terms(term_counts: pd.DataFrame, doc_units: pd.DataFrame, *, group_col: str, group_a,
                       group_b=REST, voice: str | None = "own", section=None, alpha_0: float | None = None,
                       min_count: int = 1, dedup: str = "drop_copies") -> pd.DataFrame:
@@ -1003,21 +1171,31 @@ def distinctive_terms(term_counts: pd.DataFrame, doc_units: pd.DataFrame, *, gro
     _check_choice(dedup, "dedup", DEDUP)
     _check_known_docs(term_counts, "term_counts", doc_units)
     side = _groups(doc_units, group_col, group_a, group_b)
-    # The rows kept (drop_copies rule, voice, sections), as one mask: a million-row table is not copied.
-    keep = ~_copy_body_rows(term_counts, doc_units) if dedup == "drop_copies" else np.ones(len(term_counts), bool)
     if voice not in (None, ALL):
         _check_choice(voice, "voice", VOICES + (ALL,))
-        keep &= (term_counts["voice"] == voice).to_numpy(bool, na_value=False)
     sections = [] if section in (None, ALL) else [section] if isinstance(section, str) else list(section)
     for s in sections:
         _check_choice(s, "section", SECTIONS)
-    if sections:
-        keep &= term_counts["section"].isin(sections).to_numpy(bool)
-    rows = np.flatnonzero(keep)
-    at = positions(side.index, term_counts["doc_id"].take(rows))  # documents on neither side are left out
     side_codes = np.append(np.where(side.to_numpy() == "b", _SIDE_B, _SIDE_A), _NEITHER).astype(np.int8)
-    sides = side_codes[at]  # at -1 (neither side): the appended _NEITHER
-    prior, count_a, count_b = _term_sums(term_counts["term"].take(rows), term_counts["count"].take(rows), sides)
+
+    def kept(block: pd.DataFrame) -> tuple[pd.Series, pd.Series, np.ndarray]:
+        """A block's rows kept (drop_copies rule, voice, sections): terms, counts and sides, as
+        one mask: the table is not copied."""
+        keep = ~_copy_body_rows(block, doc_units) if dedup == "drop_copies" else np.ones(len(block), bool)
+        if voice not in (None, ALL):
+            keep &= (block["voice"] == voice).to_numpy(bool, na_value=False)
+        if sections:
+            keep &= block["section"].isin(sections).to_numpy(bool)
+        rows = np.flatnonzero(keep)
+        at = positions(side.index, block["doc_id"].take(rows))  # documents on neither side are left out
+        return block["term"].take(rows), block["count"].take(rows), side_codes[at]  # at -1: _NEITHER
+
+    if _summed_in_blocks(term_counts):
+        prior, count_a, count_b = _term_sums_in_blocks(
+            kept(term_counts.iloc[start:start + _TERM_BLOCK]) for start in range(0, max(len(term_counts), 1),
+                                                                     _TERM_BLOCK))
+    else:
+        prior, count_a, count_b = _term_sums(*kept(term_counts))
     out = log_odds_dirichlet(count_a, count_b, prior, alpha_0=alpha_0, min_count=min_count)
     out.insert(0, "section", "+".join(sections) if sections else ALL)
     out.insert(0, "voice", voice if voice is not None else ALL)

@@ -544,6 +544,20 @@ def map_from_disk(tables: list[tuple[pd.DataFrame, list[str] | None]], folder) -
     return True
 
 
+def map_arrays_from_disk(arrays: list[np.ndarray], folder) -> list[np.ndarray]:
+    """NumPy arrays as `map_from_disk` hands number columns over: the same values read from one
+    memory-mapped file in `folder` (a private mapping: a write copies the page, in this process only),
+    or the arrays themselves where that cannot be done (as `map_from_disk` says)."""
+    if os.name == "nt":
+        return arrays
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        return _arrays_through_mapped_file(arrays, folder)
+    except OSError:
+        return arrays
+
+
 def _arrow_strings(column: pd.Series) -> bool:
     return isinstance(column.dtype, pd.StringDtype) and column.dtype.storage == "pyarrow"
 

@@ -54,6 +54,7 @@ from analysis.frames import (
     contiguous,
     is_sorted,
     looked_up_by_runs,
+    map_arrays_from_disk,
     map_from_disk,
     write_parquet_files,
 )
@@ -578,7 +579,7 @@ def _scores(sentences: pd.DataFrame, word_totals: pd.DataFrame, mask_words: list
 
 
 def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_units, actor_sentences, categories,
-                    matches, spans, mentions, n_boot, n_perm, seed, dedup, alpha_0, parts_folder=None,
+                    matches, spans, mentions, n_boot, n_perm, seed, dedup, alpha_0, sums=None, parts_folder=None,
                     masked_twin=False):
     """One independent piece of the corpus-level step, as rows of estimates, differences or
     distinctive_terms. Each is deterministic (bootstrap and permutation draws are keyed by unit and
@@ -589,6 +590,9 @@ def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_unit
     scores (cut once, not filtered per task), each document's estimate depending on its own rows alone. ("actor", name): sentiment of the sentences naming an actor, per
     outlet and group. ("difference" | "distinctive", group_a, group_b): a contrast. ("actor_labels",),
     ("attribution",), ("sourcing",): those tables whole.
+
+    `sums` (`compare.document_sums` of these tables): what the outlet and group estimates and the
+    contrasts read instead of the row tables.
 
     With `parts_folder`, a rates or sentiment task's rows come back as an `ArrowPart` in a file there;
     with `masked_twin` too, a plain sentiment task's as (plain, masked twin): the same rows under
@@ -609,10 +613,11 @@ def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_unit
             # a chunk of documents reports the corpus's (lexicon, category) pairs, as the whole would
             rows = compare.estimate_rates(counts, word_totals, doc_units, unit_type=unit_type, unit_col=unit_col,
                                           n_boot=boot, categories=categories if part is not None else None,
-                                          **options)
+                                          sums=sums["rates"] if part is None and sums else None, **options)
             return arrow_part(rows, parts_folder) if parts_folder else rows
         rows = compare.estimate_sentiment(scores, doc_units, unit_type=unit_type, unit_col=unit_col, n_boot=boot,
-                                          score_col=score_col, **options)
+                                          score_col=score_col, sums=sums[score_col] if part is None and sums else None,
+                                          **options)
         rows = rows.assign(measure=rows["measure"] + ("_masked" if score_col == "compound_masked" else ""))
         if not parts_folder:
             return rows
@@ -629,7 +634,7 @@ def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_unit
                          ignore_index=True)
     if kind == "difference":
         return compare.group_differences(counts, word_totals, scores, doc_units, group_col="group", group_a=task[1],
-                                         group_b=task[2], n_boot=n_boot, n_perm=n_perm, **options)
+                                         group_b=task[2], n_boot=n_boot, n_perm=n_perm, sums=sums, **options)
     return compare.distinctive_terms(terms, doc_units, group_col="group", group_a=task[1], group_b=task[2],
                                      alpha_0=alpha_0, dedup=dedup)
 
@@ -676,13 +681,19 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
     # workers do not each count it again.
     if mapped is not None:
         map_from_disk([(counts, None)], mapped)
-    doc_ids = sorted(doc_units["doc_id"], key=str)  # document estimates come in this order
-    doc_parts = _document_parts(doc_ids, chunk_size, folder=mapped, doc_units=doc_units, counts=counts,
-                                word_totals=word_totals, scores=scores)
     # With an empty mask (the default) the masked compound is the compound: its estimates are the plain
     # ones under the `_masked` measure names (same values, same keyed draws), not computed twice.
     masked_is_plain = np.array_equal(scores["compound_masked"].to_numpy(float).view(np.uint64),
                                      scores["compound"].to_numpy(float).view(np.uint64))  # bit for bit
+    # The outlet and group estimates and the contrasts read per-document sums, built here once (a few
+    # numbers a document), not the row tables each task would otherwise read and sum again.
+    sums = compare.document_sums(counts, word_totals, scores, doc_units, dedup=dedup,
+                                 score_cols=["compound"] if masked_is_plain else ["compound", "compound_masked"])
+    if mapped is not None:
+        sums = {name: s.with_arrays(map_arrays_from_disk(s.arrays(), mapped)) for name, s in sums.items()}
+    doc_ids = sorted(doc_units["doc_id"], key=str)  # document estimates come in this order
+    doc_parts = _document_parts(doc_ids, chunk_size, folder=mapped, doc_units=doc_units, counts=counts,
+                                word_totals=word_totals, scores=scores)
     estimate_tasks, twin_of = [], {}  # twin_of: masked task -> its plain twin (positions in estimate_tasks)
     for unit_type, unit_col in (("document", "doc_id"), ("outlet", "outlet"), ("group", "group")):
         boot = n_boot if unit_type != "document" or doc_intervals else 0
@@ -733,7 +744,8 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
         done = runner.map(_aggregate_task, [tasks[i] for i in run], desc="aggregates", size=lambda _: 1,
                           total=len(run), unit="task", keep=keep, counts=counts, word_totals=word_totals,
                           scores=scores, terms=terms, doc_units=doc_units, actor_sentences=actor_sentences,
-                          categories=categories, matches=matches, spans=spans, mentions=mentions, n_boot=n_boot,
+                          categories=categories, sums=sums, matches=matches, spans=spans, mentions=mentions,
+                          n_boot=n_boot,
                           n_perm=n_perm, seed=seed, dedup=dedup, alpha_0=alpha_0, parts_folder=parts_folder,
                           masked_twin=masked_is_plain)
     except BaseException:

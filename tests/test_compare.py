@@ -536,3 +536,130 @@ def test_ratio_tables_taken_as_codes_equal_the_tables_of_the_kept_rows_copied(ro
         assert got["doc_id"].astype(str).tolist() == expected["doc_id"].astype(str).tolist()
         expected = expected.drop(columns="doc_id")[got.columns[1:]].reset_index(drop=True)  # index: not read
         pd.testing.assert_frame_equal(got.drop(columns="doc_id"), expected, check_dtype=False)
+
+
+_SENTENCE = st.tuples(st.integers(0, 7), st.integers(0, 3), st.sampled_from(compare.VOICES),
+                      st.sampled_from(["headline", "body"]), st.integers(0, 30),
+                      st.lists(st.tuples(st.sampled_from(["loaded", "hedges"]), st.sampled_from(["attack", "may"]),
+                                         st.integers(1, 3)), max_size=2),
+                      st.one_of(st.none(), st.floats(-1, 1)))
+
+
+def _tables_of(docs: list, sentences: list):
+    """doc_units, counts, word_totals and sentence_scores of drawn documents (outlet, group, copy) and
+    sentences (document, sentence, voice, section, words, matches, compound)."""
+    doc_units = pd.DataFrame(docs, columns=["outlet", "outlet_group", "exclude_body"]).assign(
+        doc_id=[f"d{i}" for i in range(len(docs))])
+    rows = [(f"d{d % len(docs)}", s, v, sec, n, m, c) for d, s, v, sec, n, m, c in sentences]
+    words = pd.DataFrame([r[:5] for r in rows], columns=["doc_id", "sentence_id", "voice", "section", "n_words"])
+    counts = pd.DataFrame([(d, s, lex, cat, "t", v, sec, k) for d, s, v, sec, _, matches, _ in rows
+                           for lex, cat, k in matches],
+                          columns=["doc_id", "sentence_id", "lexicon", "category", "term", "voice", "section", "count"])
+    scores = words.drop(columns="n_words").assign(compound=[r[6] for r in rows])
+    return doc_units, counts, words, scores
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["A", "B", "C"]), st.sampled_from(["L", "R", None]), st.booleans()),
+                min_size=2, max_size=8),
+       st.lists(_SENTENCE, min_size=1, max_size=40), st.sampled_from(compare.DEDUP))
+def test_estimates_and_contrasts_from_document_sums_are_those_from_the_rows(docs, sentences, dedup):
+    """Per-document sums (`document_sums`) give the outlet and group estimates and the contrasts the
+    row tables give, to the bit: units of one document (their sentences resampled) included."""
+    doc_units, counts, words, scores = _tables_of(docs, sentences)
+    sums = compare.document_sums(counts, words, scores, doc_units, dedup=dedup)
+    options = {"n_boot": 30, "seed": 3, "dedup": dedup}
+    for unit in ("outlet", "outlet_group"):
+        pd.testing.assert_frame_equal(
+            estimate_rates(counts, words, doc_units, unit_type="outlet", unit_col=unit, sums=sums["rates"], **options),
+            estimate_rates(counts, words, doc_units, unit_type="outlet", unit_col=unit, **options), check_exact=True)
+        pd.testing.assert_frame_equal(
+            estimate_sentiment(scores, doc_units, unit_type="group", unit_col=unit, sums=sums["compound"], **options),
+            estimate_sentiment(scores, doc_units, unit_type="group", unit_col=unit, **options), check_exact=True)
+    if {"L", "R"} <= set(doc_units["outlet_group"]):
+        with pytest.warns(UserWarning) if doc_units["outlet_group"].isna().any() else nullcontext():
+            summed = group_differences(counts, words, scores, doc_units, group_col="outlet_group", group_a="L",
+                                       n_perm=50, sums=sums, **options)
+        with pytest.warns(UserWarning) if doc_units["outlet_group"].isna().any() else nullcontext():
+            direct = group_differences(counts, words, scores, doc_units, group_col="outlet_group", group_a="L",
+                                       n_perm=50, **options)
+        pd.testing.assert_frame_equal(summed, direct, check_exact=True)
+
+
+def test_with_document_sums_no_row_table_is_read_unless_a_unit_has_one_document(monkeypatch):
+    docs, words, counts = synthetic()  # three outlets of four documents
+    docs = docs.assign(outlet_group=np.where(docs["outlet"] == "o0", "L", "R"))
+    scores = words[["doc_id", "sentence_id", "section", "voice"]].assign(
+        compound=np.random.default_rng(2).uniform(-1, 1, len(words)))
+    sums = compare.document_sums(counts, words, scores, docs)
+    expected = estimate_rates(counts, words, docs, unit_type="outlet", unit_col="outlet", n_boot=50)
+    difference = group_differences(counts, words, scores, docs, group_col="outlet_group", group_a="L", n_boot=50,
+                                   n_perm=100)
+    built = []
+
+    def spy(name):
+        original = getattr(compare, name)
+        return lambda *a, **k: built.append(name) or original(*a, **k)
+
+    for name in ("_rate_ratio", "_sentiment_ratio"):
+        monkeypatch.setattr(compare, name, spy(name))
+    got = estimate_rates(counts, words, docs, unit_type="outlet", unit_col="outlet", n_boot=50, sums=sums["rates"])
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+    pd.testing.assert_frame_equal(group_differences(counts, words, scores, docs, group_col="outlet_group",
+                                                    group_a="L", n_boot=50, n_perm=100, sums=sums),
+                                  difference, check_exact=True)
+    assert built == []
+    one = docs.assign(outlet=np.where(docs["doc_id"] == "x000", "alone", docs["outlet"]))
+    alone = estimate_rates(counts, words, one, unit_type="outlet", unit_col="outlet", n_boot=50, sums=sums["rates"])
+    assert built == ["_rate_ratio"]  # the one-document outlet's sentences, from the row tables
+    assert row(alone, unit="alone", lexicon="loaded", category="all", voice="all", section="all")["ci_unit"] == "sentence"
+
+
+def test_document_sums_of_another_measure_or_dedup_rule_are_refused():
+    sums = compare.document_sums(COUNTS, WORDS, SCORES, DOCS)
+    with pytest.raises(ValueError, match="drop_copies=False"):
+        outlet_rates(dedup="keep", sums=sums["rates"])
+    with pytest.raises(ValueError, match="'compound'.*not 'rates'"):
+        outlet_rates(sums=sums["compound"])
+    with pytest.raises(ValueError, match="compound_masked"):
+        group_differences(COUNTS, WORDS, SCORES.assign(compound_masked=SCORES["compound"]), DOCS,
+                          group_col="outlet_group", group_a="L", score_col="compound_masked", sums=sums)
+    with pytest.raises(ValueError, match="categories"):
+        outlet_rates(sums=sums["rates"], categories=[("loaded", "fear")])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["d1", "d2", "d3", "d4", "d9"]), st.sampled_from(["regime", "hero", "said"]),
+                          st.sampled_from(compare.VOICES), st.sampled_from(["headline", "body"]), st.integers(0, 9)),
+                max_size=25),
+       st.integers(1, 6), st.sampled_from([None, "own", "quoted"]), st.sampled_from([None, "body"]),
+       st.sampled_from(compare.DEDUP))
+def test_distinctive_terms_summed_in_blocks_are_those_summed_at_once(rows, block, voice, section, dedup):
+    """Term counts summed a block of rows at a time give the table of all rows summed at once (the
+    categorical path and the group-by of plain strings), whatever the block size."""
+    terms = pd.DataFrame(rows, columns=["doc_id", "term", "voice", "section", "count"]).astype(
+        {"doc_id": "category", "term": pd.CategoricalDtype(["said", "regime", "hero", "unused"]),
+         "voice": "category", "section": "category"})
+    docs = pd.concat([DOCS, pd.DataFrame({"doc_id": ["d9"], "outlet": ["C"], "outlet_group": [None],
+                                          "exclude_body": [False]})], ignore_index=True)
+    options = {"group_col": "outlet_group", "group_a": "L", "voice": voice, "section": section, "dedup": dedup}
+
+    def outcome(table):
+        """The table, or the error it raises (no term kept with a positive count)."""
+        try:
+            with pytest.warns(UserWarning, match="no outlet_group"):
+                return distinctive_terms(table, docs, **options)
+        except ValueError as error:
+            return str(error)
+
+    original = compare._TERM_BLOCK
+    try:
+        compare._TERM_BLOCK = block
+        blocked = outcome(terms)
+    finally:
+        compare._TERM_BLOCK = original
+    whole = outcome(terms.astype({"term": str}))
+    if isinstance(whole, str):
+        assert blocked == whole
+    else:
+        pd.testing.assert_frame_equal(blocked, whole, check_exact=True)
