@@ -90,13 +90,14 @@ def actor_sentences(mentions: pd.DataFrame) -> pd.DataFrame:
 def attribution_verbs(matches: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
     """Attribution matches (neutral and loaded verbs, evidentials, anonymous-source markers) with the
     speaker a span of the same sentence names, so "said" and "claimed" can be compared per source."""
-    found = matches[matches["lexicon"] == ATTRIBUTION_LEXICON]
-    named = spans[spans["speaker"].fillna("") != ""]
+    # The rows and columns kept, taken once: the matches table (millions of rows) is not copied whole.
+    found = matches.loc[(matches["lexicon"] == ATTRIBUTION_LEXICON).to_numpy(bool),
+                        ["doc_id", "sentence_id", "section", "start", "end", "match", "term", "category", "voice"]]
+    named = spans.loc[(spans["speaker"].fillna("") != "").to_numpy(bool), ["doc_id", "sentence_id", "speaker"]]
     speaker = named.drop_duplicates(["doc_id", "sentence_id"]).set_index(["doc_id", "sentence_id"])["speaker"]
     keys = pd.MultiIndex.from_frame(found[["doc_id", "sentence_id"]])
-    found = found.assign(speaker=speaker.reindex(keys).fillna("").to_numpy())
-    return found[["doc_id", "sentence_id", "section", "start", "end", "match", "term", "category", "voice",
-                  "speaker"]].reset_index(drop=True)
+    found["speaker"] = speaker.reindex(keys).fillna("").array  # Arrow strings: no Python str objects
+    return found.reset_index(drop=True)
 
 
 def sourcing(documents: pd.DataFrame, spans: pd.DataFrame, word_totals: pd.DataFrame,
@@ -115,7 +116,8 @@ def sourcing(documents: pd.DataFrame, spans: pd.DataFrame, word_totals: pd.DataF
     kinds = spans.groupby(["doc_id", "kind"]).size().unstack(fill_value=0)
     kinds = kinds.reindex(index=doc_ids, columns=["speech", "reported", "scare"], fill_value=0)
     speakers = spans[spans["speaker"].fillna("") != ""].groupby("doc_id")["speaker"].nunique()
-    own_attr = matches[(matches["lexicon"] == ATTRIBUTION_LEXICON) & (matches["voice"] == "own")]
+    own_attr = matches.loc[((matches["lexicon"] == ATTRIBUTION_LEXICON) & (matches["voice"] == "own")).to_numpy(bool),
+                           ["doc_id", "category"]]
     attr = own_attr.groupby(["doc_id", "category"]).size().unstack(fill_value=0)
     attr = attr.reindex(index=doc_ids, columns=["anonymous_source", "neutral_verb", "loaded_verb", "evidential"],
                         fill_value=0)

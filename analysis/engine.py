@@ -170,6 +170,13 @@ def release_freed_memory() -> None:
     and the C heap's (glibc's malloc_trim; elsewhere the heap is left as it is), so that resident
     memory, and a forked worker's copy of it, follows what is held; and the pages read of the mapped
     tables (`frames.release_mapped_pages`), which the page cache keeps."""
+    release_freed_heap()
+    release_mapped_pages()
+
+
+def release_freed_heap() -> None:
+    """Collect reference cycles, then hand the heap's freed memory back to the system: Arrow's memory
+    pool's and the C heap's (glibc's malloc_trim; elsewhere the heap is left as it is)."""
     import pyarrow as pa
 
     gc.collect()
@@ -177,7 +184,6 @@ def release_freed_memory() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
-    release_mapped_pages()
 
 
 @functools.cache

@@ -155,6 +155,14 @@ def write_parquet(table: pd.DataFrame, path) -> None:
     _write_arrow(_arrow_of(table), path)
 
 
+def stored_parquet(table: pd.DataFrame, path) -> StoredTable:
+    """`table` written to `path` by `write_parquet`, as the `StoredTable` of that file: what a worker
+    hands back for a large table instead of pickling it through the pool's pipe (the pickle, and its
+    copy unpickled in the main process, each as large as the table)."""
+    write_parquet(table, path)
+    return StoredTable.at(path, len(table), map(str, table.columns), (str(t) for t in table.dtypes))
+
+
 def _arrow_of(table: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(table, preserve_index=False).combine_chunks()
 

@@ -44,7 +44,7 @@ from analysis.corpus import (
     original_bodies,
     read_folder,
 )
-from analysis.engine import ENGINES, Runner
+from analysis.engine import ENGINES, Runner, release_freed_heap
 from analysis.frames import (
     SpilledParts,
     StoredTable,
@@ -56,6 +56,7 @@ from analysis.frames import (
     looked_up_by_runs,
     map_arrays_from_disk,
     map_from_disk,
+    stored_parquet,
     write_parquet_files,
 )
 from analysis.provenance import DATA_DIR, __version__, code_hash, file_sha256, file_version
@@ -578,9 +579,20 @@ def _scores(sentences: pd.DataFrame, word_totals: pd.DataFrame, mask_words: list
     return scores[["doc_id", "sentence_id", "voice", "compound", "pos", "neu", "neg", "compound_masked", "section"]]
 
 
-def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_units, actor_sentences, categories,
+def _aggregate_task(task: tuple, **tables):
+    """`_aggregate_piece` of one task. After a corpus-level task (a contrast, an actor, the estimates
+    of all outlets or groups, a whole table: each reads whole columns) the heap's freed memory is
+    handed back, so that the worker's next task starts from what is held rather than from this one's
+    peak (at 100,000 articles, several hundred MB a worker)."""
+    piece = _aggregate_piece(task, **tables)
+    if task[0] not in ("rates", "sentiment") or task[-1] is None:
+        release_freed_heap()
+    return piece
+
+
+def _aggregate_piece(task: tuple, *, counts, word_totals, scores, terms, doc_units, actor_sentences, categories,
                     matches, spans, mentions, n_boot, n_perm, seed, dedup, alpha_0, sums=None, parts_folder=None,
-                    masked_twin=False):
+                    masked_twin=False, tables_folder=None):
     """One independent piece of the corpus-level step, as rows of estimates, differences or
     distinctive_terms. Each is deterministic (bootstrap and permutation draws are keyed by unit and
     contrast), so the engine that runs it cannot change it.
@@ -596,15 +608,15 @@ def _aggregate_task(task: tuple, *, counts, word_totals, scores, terms, doc_unit
 
     With `parts_folder`, a rates or sentiment task's rows come back as an `ArrowPart` in a file there;
     with `masked_twin` too, a plain sentiment task's as (plain, masked twin): the same rows under
-    the `_masked` measure names, for an empty mask.
+    the `_masked` measure names, for an empty mask. With `tables_folder`, a whole table (actor_labels,
+    attribution, sourcing) comes back as the `StoredTable` of its Parquet file there.
     """
     kind, options = task[0], {"seed": seed, "dedup": dedup}
-    if kind == "actor_labels":
-        return actors_mod.actor_labels(mentions, doc_units)
-    if kind == "attribution":
-        return actors_mod.attribution_verbs(matches, spans)
-    if kind == "sourcing":
-        return actors_mod.sourcing(doc_units, spans, word_totals, matches)
+    if kind in ("actor_labels", "attribution", "sourcing"):
+        table = (actors_mod.actor_labels(mentions, doc_units) if kind == "actor_labels" else
+                 actors_mod.attribution_verbs(matches, spans) if kind == "attribution" else
+                 actors_mod.sourcing(doc_units, spans, word_totals, matches))
+        return stored_parquet(table, Path(tables_folder) / f"{kind}.parquet") if tables_folder else table
     if kind in ("rates", "sentiment"):
         _, unit_type, unit_col, boot, score_col, part = task
         if part is not None:
@@ -727,6 +739,7 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
     # themselves (`ArrowPart`), rather than pickling them to this process to convert and spill.
     parts_folder = (str(parts_on_disk.folder) if parts_on_disk is not None and runner.engine == "pandas"
                     and runner.workers > 1 else None)
+    tables_folder = str(spill) if parts_folder else None  # the whole tables' Parquet files, likewise
 
     def keep(i: int, part):
         """An estimates part goes to disk (with its masked twin) when spilling; the rest is kept."""
@@ -747,7 +760,7 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
                           categories=categories, sums=sums, matches=matches, spans=spans, mentions=mentions,
                           n_boot=n_boot,
                           n_perm=n_perm, seed=seed, dedup=dedup, alpha_0=alpha_0, parts_folder=parts_folder,
-                          masked_twin=masked_is_plain)
+                          masked_twin=masked_is_plain, tables_folder=tables_folder)
     except BaseException:
         if parts_on_disk is not None:
             parts_on_disk.discard()

@@ -78,7 +78,8 @@ def test_two_worker_processes_give_the_one_process_results(articles, pandas_run)
 def test_worker_processes_writing_their_estimates_parts_to_files_give_the_same_files(articles, tmp_path,
                                                                                        monkeypatch):
     """With an output folder the estimates are written a part at a time; worker processes write their
-    parts (and the masked twins) to files themselves (`frames.ArrowPart`) rather than pickling them
+    parts (and the masked twins) to files themselves (`frames.ArrowPart`), and the whole tables of
+    actors and sourcing to their Parquet files (`frames.stored_parquet`), rather than pickling them
     back. Every table file is the one a single process writes."""
     from analysis import frames, pipeline
 
@@ -90,11 +91,18 @@ def test_worker_processes_writing_their_estimates_parts_to_files_give_the_same_f
         (handed / part.file.name).touch()
         return part
 
+    def stored(frame, path):
+        (handed / f"table-{Path(path).name}").touch()
+        return frames.stored_parquet(frame, path)
+
     monkeypatch.setattr(pipeline, "arrow_part", counted)
+    monkeypatch.setattr(pipeline, "stored_parquet", stored)
     one = measure(articles, **MAPPING, **OPTIONS, chunk_size=3, out=tmp_path / "one", fmt="parquet")
     assert not any(handed.iterdir())  # one process hands its DataFrames over as they are
     two = measure(articles, **MAPPING, **OPTIONS, chunk_size=3, workers=2, out=tmp_path / "two", fmt="parquet")
-    assert len(list(handed.iterdir())) > 10
+    assert len(list(handed.glob("worker-*"))) > 10
+    assert sorted(p.name for p in handed.glob("table-*")) == [
+        "table-actor_labels.parquet", "table-attribution.parquet", "table-sourcing.parquet"]
     assert not list((tmp_path / "two").glob(".framing-lens-tmp-*"))  # the parts' files are gone
     assert_same_results(two, one)
     for file in sorted((tmp_path / "one").glob("*.parquet")):
