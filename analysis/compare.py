@@ -117,6 +117,12 @@ def _check_known_docs(df: pd.DataFrame, name: str, doc_units: pd.DataFrame) -> N
         raise ValueError(f"{name} has doc_id(s) missing from doc_units, e.g. {unknown[:5].tolist()}")
 
 
+def _check_all_known(doc_units: pd.DataFrame, **tables: pd.DataFrame) -> None:
+    """`_check_known_docs` of each table, named by its keyword."""
+    for name, df in tables.items():
+        _check_known_docs(df, name, doc_units)
+
+
 def drop_copy_bodies(df: pd.DataFrame, doc_units: pd.DataFrame) -> pd.DataFrame:
     """The drop_copies rule: leave out the body rows of documents marked exclude_body; their other
     sections (a repost's headline, added lines) stay."""
@@ -323,8 +329,7 @@ def document_sums(counts: pd.DataFrame, word_totals: pd.DataFrame, sentence_scor
     then selects its documents' sums (a few numbers a document) rather than reading and summing the
     row tables (millions of rows) again. Built one measure at a time."""
     _check_choice(dedup, "dedup", DEDUP)
-    for df, name in ((counts, "counts"), (word_totals, "word_totals"), (sentence_scores, "sentence_scores")):
-        _check_known_docs(df, name, doc_units)
+    _check_all_known(doc_units, counts=counts, word_totals=word_totals, sentence_scores=sentence_scores)
     drop = dedup == "drop_copies"
     doc_ids = pd.Index(_doc_table(doc_units)["doc_id"])
     sums = {"rates": _document_sums(_rate_ratio(counts, word_totals, doc_units, drop_copies=drop), doc_ids,
@@ -402,11 +407,9 @@ def _summed_clusters(sums: DocumentSums, doc_unit: pd.Series, *, order, sentence
                          "them (document_sums) from the same doc_units")
     doc_u = docs["u"].to_numpy(np.int64)
     num, den = sums.num[at], sums.den[at]
-    has = (den > 0).tocoo()
-    docs_in_cell = np.zeros((len(units), _N_CELLS), np.int64)
-    np.add.at(docs_in_cell, (doc_u[has.row], has.col), 1)
     bounds = np.searchsorted(doc_u, np.arange(len(units) + 1))
-    return _Clusters(units, bounds, np.zeros(len(units), bool), docs_in_cell, num, den, len(sums.labels))
+    return _Clusters(units, bounds, np.zeros(len(units), bool), _docs_in_cell(den, doc_u, len(units)), num, den,
+                     len(sums.labels))
 
 
 def _clusters(ratio: _Ratio | _Summed, doc_unit: pd.Series, *, order=None, sentences_when_single=True) -> _Clusters:
@@ -441,12 +444,18 @@ def _clusters(ratio: _Ratio | _Summed, doc_unit: pd.Series, *, order=None, sente
     n_rows, n_q = len(clusters), len(ratio.labels)
     num_mat = _cell_matrix(num, np.searchsorted(clusters, num_key), n_rows, n_q)
     den_mat = _cell_matrix(den, np.searchsorted(clusters, den_key), n_rows, 1)
-    # Documents with words (sentences) in each cell, per unit.
-    has = (_cell_matrix(den, den_key // width, len(docs), 1) > 0).tocoo()
-    docs_in_cell = np.zeros((len(units), _N_CELLS), np.int64)
-    np.add.at(docs_in_cell, (doc_u[has.row], has.col), 1)
+    docs_in_cell = _docs_in_cell(_cell_matrix(den, den_key // width, len(docs), 1), doc_u, len(units))
     by_sentence = (n_docs == 1) & sentences_when_single
     return _Clusters(units, bounds, by_sentence, docs_in_cell, num_mat, den_mat, n_q)
+
+
+def _docs_in_cell(doc_den: sparse.csr_array, doc_u: np.ndarray, n_units: int) -> np.ndarray:
+    """Documents with words (sentences) in each cell, per unit: from each document's denominators
+    (a row a document, a column a cell) and its unit's code."""
+    has = (doc_den > 0).tocoo()
+    docs_in_cell = np.zeros((n_units, _N_CELLS), np.int64)
+    np.add.at(docs_in_cell, (doc_u[has.row], has.col), 1)
+    return docs_in_cell
 
 
 def _cell_matrix(rows: pd.DataFrame, row: np.ndarray, n_rows: int, n_q: int) -> sparse.csr_array:
@@ -685,8 +694,7 @@ def estimate_rates(counts: pd.DataFrame, word_totals: pd.DataFrame, doc_units: p
         raise ValueError("categories cannot be added to sums (document_sums); pass one or the other")
 
     def rows() -> _Ratio:
-        _check_known_docs(counts, "counts", doc_units)
-        _check_known_docs(word_totals, "word_totals", doc_units)
+        _check_all_known(doc_units, counts=counts, word_totals=word_totals)
         return _rate_ratio(counts, word_totals, doc_units, drop_copies=drop, categories=categories)
 
     ratio = _with_sums(sums, "rates", drop, rows)
@@ -988,8 +996,7 @@ def group_differences(counts: pd.DataFrame, word_totals: pd.DataFrame, sentence_
         raise ValueError("categories cannot be added to sums (document_sums); pass one or the other")
     side = _groups(doc_units, group_col, group_a, group_b)
     if sums is None:
-        for df, name in ((counts, "counts"), (word_totals, "word_totals"), (sentence_scores, "sentence_scores")):
-            _check_known_docs(df, name, doc_units)
+        _check_all_known(doc_units, counts=counts, word_totals=word_totals, sentence_scores=sentence_scores)
     elif missing := [key for key in ("rates", score_col) if key not in sums]:
         raise ValueError(f"sums have no {missing}; pass document_sums(..., score_cols=[{score_col!r}])")
     drop = dedup == "drop_copies"
@@ -1096,8 +1103,7 @@ def _term_sums(terms: pd.Series, counts: pd.Series, sides: np.ndarray) -> tuple[
     millions of rows are typical): each a Series indexed by the terms present (sorted, as a group-by
     gives them; categories in their order). Integer counts are summed on integer codes; others by
     group-by."""
-    dtype = counts.dtype  # NumPy integers that fit int64; nullable integers may hold NA: group-by
-    if not (isinstance(dtype, np.dtype) and (dtype.kind == "i" or (dtype.kind == "u" and dtype.itemsize < 8))):
+    if not _integer_counts(counts.dtype):
         frame = pd.DataFrame({"term": terms.to_numpy(), "count": counts.to_numpy(), "side": sides})
         by_side = frame.groupby(["side", "term"])["count"].sum()
         pick = (lambda s: by_side.loc[s] if s in by_side.index.get_level_values(0) else pd.Series(dtype=float))
@@ -1106,47 +1112,23 @@ def _term_sums(terms: pd.Series, counts: pd.Series, sides: np.ndarray) -> tuple[
         codes, labels = terms.cat.codes.to_numpy(np.int64), terms.cat.categories
     else:
         codes, labels = pd.factorize(terms, sort=True)
-    valid = codes >= 0  # a missing term is left out, as by a group-by
-    codes, values, sides = codes[valid], counts.to_numpy(np.int64)[valid], sides[valid]
-    index = pd.Index(labels, name="term")
-
-    def summed(rows: np.ndarray | slice) -> pd.Series:
-        present = np.bincount(codes[rows], minlength=len(labels)) > 0
-        # float sums of integers below 2**53 are exact
-        sums = np.bincount(codes[rows], weights=values[rows], minlength=len(labels)).astype(np.int64)
-        return pd.Series(sums[present], index=index[present], name="count")
-
-    out = [summed(slice(None))]
-    for side in (_SIDE_A, _SIDE_B):
-        rows = np.flatnonzero(sides == side)
-        out.append(summed(rows) if len(rows) else pd.Series(dtype=float))
-    return tuple(out)
+    return _code_sums([(codes, counts, sides)], labels)
 
 
-# Rows of term counts summed at a time (`_term_sums_in_blocks`): 100,000 articles have 30 million,
-# and each row kept costs some 40 bytes of arrays while summed.
-_TERM_BLOCK = 1 << 21
+def _integer_counts(dtype) -> bool:
+    """Counts `_code_sums` can sum: NumPy integers that fit int64 (nullable integers may hold NA:
+    those go by group-by)."""
+    return isinstance(dtype, np.dtype) and (dtype.kind == "i" or (dtype.kind == "u" and dtype.itemsize < 8))
 
 
-def _summed_in_blocks(term_counts: pd.DataFrame) -> bool:
-    """Whether `_term_sums_in_blocks` gives this table's sums (terms as categories, NumPy integer
-    counts, as the pipeline's are): `_term_sums`' integer path, whose sums are the same in any blocks."""
-    dtype = term_counts["count"].dtype
-    return (isinstance(term_counts["term"].dtype, pd.CategoricalDtype) and isinstance(dtype, np.dtype)
-            and (dtype.kind == "i" or (dtype.kind == "u" and dtype.itemsize < 8)))
-
-
-def _term_sums_in_blocks(blocks) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """`_term_sums` of blocks of rows (terms, counts, sides; the terms all of the same categories),
-    added up block by block: sums of integers, so exactly those of the rows at once, with the memory of
-    one block."""
-    totals = present = labels = None
+def _code_sums(blocks, labels: pd.Index) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """`_term_sums` of term codes (into `labels`; -1 for a missing term) with integer counts and sides,
+    given as blocks of rows and added up block by block: sums of integers, so the same in any blocks,
+    with the memory of one block."""
+    totals, present = np.zeros((3, len(labels)), np.int64), np.zeros((3, len(labels)), bool)
     any_side = np.zeros(3, bool)
-    for terms, counts, sides in blocks:
-        if labels is None:
-            labels = terms.cat.categories
-            totals, present = np.zeros((3, len(labels)), np.int64), np.zeros((3, len(labels)), bool)
-        codes = terms.cat.codes.to_numpy(np.int64)
+    for codes, counts, sides in blocks:
+        codes = np.asarray(codes, np.int64)
         valid = codes >= 0  # a missing term is left out, as by a group-by
         codes, values, sides = codes[valid], counts.to_numpy(np.int64)[valid], sides[valid]
         for k, rows in enumerate((slice(None), sides == _SIDE_A, sides == _SIDE_B)):
@@ -1156,7 +1138,12 @@ def _term_sums_in_blocks(blocks) -> tuple[pd.Series, pd.Series, pd.Series]:
         any_side |= [True, (sides == _SIDE_A).any(), (sides == _SIDE_B).any()]
     index = pd.Index(labels, name="term")
     return tuple(pd.Series(totals[k][present[k]], index=index[present[k]], name="count")
-                 if k == 0 or any_side[k] else pd.Series(dtype=float) for k in range(3))
+                 if any_side[k] or k == 0 else pd.Series(dtype=float) for k in range(3))
+
+
+# Rows of term counts summed at a time (`_code_sums`): 100,000 articles have 30 million, and each row
+# kept costs some 40 bytes of arrays while summed.
+_TERM_BLOCK = 1 << 21
 
 
 def distinctive_terms(term_counts: pd.DataFrame, doc_units: pd.DataFrame, *, group_col: str, group_a,
@@ -1190,10 +1177,11 @@ def distinctive_terms(term_counts: pd.DataFrame, doc_units: pd.DataFrame, *, gro
         at = positions(side.index, block["doc_id"].take(rows))  # documents on neither side are left out
         return block["term"].take(rows), block["count"].take(rows), side_codes[at]  # at -1: _NEITHER
 
-    if _summed_in_blocks(term_counts):
-        prior, count_a, count_b = _term_sums_in_blocks(
-            kept(term_counts.iloc[start:start + _TERM_BLOCK]) for start in range(0, max(len(term_counts), 1),
-                                                                     _TERM_BLOCK))
+    terms = term_counts["term"]
+    if isinstance(terms.dtype, pd.CategoricalDtype) and _integer_counts(term_counts["count"].dtype):
+        # the pipeline's term counts: summed a block of rows at a time (the sums of all rows at once)
+        blocks = (kept(term_counts.iloc[start:start + _TERM_BLOCK]) for start in range(0, len(term_counts), _TERM_BLOCK))
+        prior, count_a, count_b = _code_sums(((t.cat.codes, c, s) for t, c, s in blocks), terms.cat.categories)
     else:
         prior, count_a, count_b = _term_sums(*kept(term_counts))
     out = log_odds_dirichlet(count_a, count_b, prior, alpha_0=alpha_0, min_count=min_count)

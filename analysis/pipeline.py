@@ -758,8 +758,7 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
                           total=len(run), unit="task", keep=keep, counts=counts, word_totals=word_totals,
                           scores=scores, terms=terms, doc_units=doc_units, actor_sentences=actor_sentences,
                           categories=categories, sums=sums, matches=matches, spans=spans, mentions=mentions,
-                          n_boot=n_boot,
-                          n_perm=n_perm, seed=seed, dedup=dedup, alpha_0=alpha_0, parts_folder=parts_folder,
+                          n_boot=n_boot, n_perm=n_perm, seed=seed, dedup=dedup, alpha_0=alpha_0, parts_folder=parts_folder,
                           masked_twin=masked_is_plain, tables_folder=tables_folder)
     except BaseException:
         if parts_on_disk is not None:
