@@ -90,11 +90,28 @@ def actor_sentences(mentions: pd.DataFrame) -> pd.DataFrame:
 def attribution_verbs(matches: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
     """Attribution matches (neutral and loaded verbs, evidentials, anonymous-source markers) with the
     speaker a span of the same sentence names, so "said" and "claimed" can be compared per source."""
+    return _attribution_rows(matches, _sentence_speakers(spans))
+
+
+def attribution_verbs_in_blocks(matches: pd.DataFrame, spans: pd.DataFrame, rows: int):
+    """`attribution_verbs` of `rows` rows of matches at a time, as an iterator of tables (at least
+    one): joined, those with rows are `attribution_verbs(matches, spans)`. The speakers are looked up
+    once; a caller that writes each block as it comes never holds the whole table."""
+    speaker = _sentence_speakers(spans)
+    for start in range(0, max(len(matches), 1), rows):
+        yield _attribution_rows(matches.iloc[start:start + rows], speaker)
+
+
+def _sentence_speakers(spans: pd.DataFrame) -> pd.Series:
+    """The speaker a span of each (doc_id, sentence_id) names (the first such span's)."""
+    named = spans.loc[(spans["speaker"].fillna("") != "").to_numpy(bool), ["doc_id", "sentence_id", "speaker"]]
+    return named.drop_duplicates(["doc_id", "sentence_id"]).set_index(["doc_id", "sentence_id"])["speaker"]
+
+
+def _attribution_rows(matches: pd.DataFrame, speaker: pd.Series) -> pd.DataFrame:
     # The rows and columns kept, taken once: the matches table (millions of rows) is not copied whole.
     found = matches.loc[(matches["lexicon"] == ATTRIBUTION_LEXICON).to_numpy(bool),
                         ["doc_id", "sentence_id", "section", "start", "end", "match", "term", "category", "voice"]]
-    named = spans.loc[(spans["speaker"].fillna("") != "").to_numpy(bool), ["doc_id", "sentence_id", "speaker"]]
-    speaker = named.drop_duplicates(["doc_id", "sentence_id"]).set_index(["doc_id", "sentence_id"])["speaker"]
     keys = pd.MultiIndex.from_frame(found[["doc_id", "sentence_id"]])
     found["speaker"] = speaker.reindex(keys).fillna("").array  # Arrow strings: no Python str objects
     return found.reset_index(drop=True)

@@ -253,15 +253,16 @@ def _rate_ratio(counts, word_totals, doc_units, *, drop_copies: bool, categories
     s = _codes_at(counts["section"], rows, "counts.section", SECTIONS)
     value = counts["count"].to_numpy(float)[rows]
     sentence = counts["sentence_id"].to_numpy()[rows]
+    # copy=False: the new arrays become the frame's columns as they are, not copied into one block a dtype
     num = pd.DataFrame({"doc_id": _tiled(_doc_codes(counts["doc_id"], rows), 2), "sentence_id": np.tile(sentence, 2),
                         "q": np.concatenate([q_cat, q_all]), "v": np.tile(v, 2), "s": np.tile(s, 2),
-                        "value": np.tile(value, 2)})
+                        "value": np.tile(value, 2)}, copy=False)
     rows = _kept_rows(word_totals, doc_units, drop_copies=drop_copies)
     den = pd.DataFrame({"doc_id": _doc_codes(word_totals["doc_id"], rows),
                         "sentence_id": word_totals["sentence_id"].to_numpy()[rows],
                         "v": _codes_at(word_totals["voice"], rows, "word_totals.voice", VOICES),
                         "s": _codes_at(word_totals["section"], rows, "word_totals.section", SECTIONS),
-                        "value": word_totals["n_words"].to_numpy(float)[rows]})
+                        "value": word_totals["n_words"].to_numpy(float)[rows]}, copy=False)
     return _Ratio(num, den, labels, 1000.0, count_is_den=False)
 
 
@@ -279,9 +280,9 @@ def _sentiment_ratio(sentence_scores, doc_units, *, drop_copies: bool, score_col
     num = pd.DataFrame({"doc_id": _tiled(docs, len(parts)),
                         "sentence_id": np.tile(sentence, len(parts)), "v": np.tile(v, len(parts)),
                         "s": np.tile(s, len(parts)), "q": np.repeat(np.arange(len(parts)), len(rows)),
-                        "value": np.concatenate(parts)})
+                        "value": np.concatenate(parts)}, copy=False)  # as in `_rate_ratio`
     den = pd.DataFrame({"doc_id": docs, "sentence_id": sentence, "v": v,
-                        "s": s, "value": 1.0})
+                        "s": s, "value": 1.0}, copy=False)
     labels = pd.DataFrame({"measure": ["mean_compound", "share_negative", "share_positive"],
                            "lexicon": "vader", "category": ALL, "low": [-1.0, 0.0, 0.0], "high": 1.0})
     return _Ratio(num, den, labels, 1.0, count_is_den=True)
@@ -511,9 +512,20 @@ def _ratio_draws(num_u, den_u, cols: np.ndarray, n_boot: int, rng: np.random.Gen
     return out
 
 
+def _rows(matrix: sparse.csr_array, lo: int, hi: int) -> sparse.csr_array:
+    """Rows lo:hi of a CSR matrix on views of its arrays: the same matrix as `matrix[lo:hi]`, which
+    copies them (half the documents' sums for each side of a contrast: 90 MB at 100,000 articles)."""
+    start, end = matrix.indptr[lo], matrix.indptr[hi]
+    # Given to an empty matrix of the shape: scipy's constructor copies a view of a much larger array.
+    rows = sparse.csr_array((hi - lo, matrix.shape[1]), dtype=matrix.dtype)
+    rows.indptr = matrix.indptr[lo:hi + 1] - start
+    rows.indices, rows.data = matrix.indices[start:end], matrix.data[start:end]
+    return rows
+
+
 def _unit_sums(cl: _Clusters, i: int):
-    lo, hi = cl.bounds[i], cl.bounds[i + 1]
-    num_u, den_u = cl.num[lo:hi], cl.den[lo:hi]
+    lo, hi = int(cl.bounds[i]), int(cl.bounds[i + 1])
+    num_u, den_u = _rows(cl.num, lo, hi), _rows(cl.den, lo, hi)
     num_sum = np.asarray(num_u.sum(axis=0)).ravel()
     den_sum = np.asarray(den_u.sum(axis=0)).ravel()
     present = np.zeros(num_u.shape[1], bool)
@@ -786,11 +798,14 @@ def _monte_carlo_extremes(x, n_small: int, total, d_obs, tol, n_a, n_b, small_is
     return extreme
 
 
-def _varying(dense: np.ndarray) -> np.ndarray:
-    """Per column, how many values differ from the column's most common value."""
+def _varying(dense: np.ndarray, *, in_place: bool = False) -> np.ndarray:
+    """Per column, how many values differ from the column's most common value (`in_place`: sorting
+    `dense` itself rather than a copy)."""
     if dense.shape[0] == 0:
         return np.zeros(dense.shape[1], np.int64)
-    ordered = np.sort(dense, axis=0)
+    if in_place:
+        dense.sort(axis=0)
+    ordered = dense if in_place else np.sort(dense, axis=0)
     starts = np.vstack([np.ones((1, dense.shape[1]), bool), ordered[1:] != ordered[:-1]])
     longest = np.zeros(dense.shape[1], np.int64)
     for j in range(dense.shape[1]):
@@ -804,16 +819,23 @@ def _normal_pvalues(x, n_a: int, d_obs) -> tuple[np.ndarray, np.ndarray]:
     and whether it applies to each column (see NORMAL_MIN_DOCS, NORMAL_MAX_PULL)."""
     n = x.shape[0]
     n_b = n - n_a
-    dense = x.toarray() if sparse.issparse(x) else np.asarray(x, float)
+    own = sparse.issparse(x)  # a dense copy made here, which may be sorted in place
+    dense = x.toarray() if own else np.asarray(x, float)
     dev = dense - dense.mean(axis=0)
-    ss = (dev ** 2).sum(axis=0)
+    # Documents x columns (100,000 x 88 at 100,000 articles: 70 MB an array): the largest deviation
+    # as max(max, -min) and the squares in place, the same numbers as abs(dev).max() and dev ** 2
+    # without an array more for each.
+    largest = np.maximum(dev.max(axis=0), -dev.min(axis=0)) if n else np.zeros(dense.shape[1])
+    ss = np.square(dev, out=dev).sum(axis=0)
+    del dev
     # Under relabeling: var(sum of a) = n_a n_b / (n (n - 1)) * ss; mean_a - mean_b = sum_a n / (n_a n_b) - const.
     var_sum = n_a * n_b / (n * (n - 1)) * ss
     sd_diff = np.sqrt(var_sum) * n / (n_a * n_b)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(sd_diff > 0, d_obs / sd_diff, 0.0)
-        pull = np.where(var_sum > 0, np.abs(dev).max(axis=0) / np.sqrt(var_sum), np.inf)
-    applies = (min(n_a, n_b) >= NORMAL_MIN_DOCS) & (pull <= NORMAL_MAX_PULL) & (_varying(dense) >= NORMAL_MIN_VARYING)
+        pull = np.where(var_sum > 0, largest / np.sqrt(var_sum), np.inf)
+    applies = ((min(n_a, n_b) >= NORMAL_MIN_DOCS) & (pull <= NORMAL_MAX_PULL)
+               & (_varying(dense, in_place=own) >= NORMAL_MIN_VARYING))
     return 2 * ndtr(-z), applies
 
 
@@ -940,8 +962,10 @@ def _difference_rows(ratio: _Ratio, side: pd.Series, *, keys, n_boot, seed, conf
     for cell in cells:
         words = docs.den[:, [cell]].toarray().ravel()
         rows = np.flatnonzero(words > 0)
-        # Per-document values (rate, mean, share) of the documents with words (sentences) in the cell.
-        values = sparse.diags_array(ratio.scale / words[rows]) @ docs.num[rows][:, np.arange(docs.n_q) * _N_CELLS + cell]
+        # Per-document values (rate, mean, share) of the documents with words (sentences) in the cell;
+        # the cell's columns taken before the rows, so that no copy of every column is made per cell.
+        cell_num = docs.num[:, np.arange(docs.n_q) * _N_CELLS + cell][rows]
+        values = sparse.diags_array(ratio.scale / words[rows]) @ cell_num
         tests.append((rows, values.tocsr(), np.flatnonzero(cols % _N_CELLS == cell)))
     return out, tests, int(docs.bounds[1])
 
@@ -1146,39 +1170,138 @@ def _code_sums(blocks, labels: pd.Index) -> tuple[pd.Series, pd.Series, pd.Serie
 _TERM_BLOCK = 1 << 21
 
 
-def distinctive_terms(term_counts: pd.DataFrame, doc_units: pd.DataFrame, *, group_col: str, group_a,
-                      group_b=REST, voice: str | None = "own", section=None, alpha_0: float | None = None,
-                      min_count: int = 1, dedup: str = "drop_copies") -> pd.DataFrame:
-    """Terms that set group a apart from group b ("rest": every other document with a group), as
-    `distinctive_terms` rows, by `log_odds_dirichlet`. The prior is the pooled counts of the whole
-    corpus in the same voice and section(s), after the drop_copies rule. voice: one voice, or None /
-    "all" for every voice; section: one section, a list, or None / "all" for every section.
-    """
-    _require(term_counts, "term_counts", ["doc_id", "term", "voice", "section", "count"])
-    _check_choice(dedup, "dedup", DEDUP)
-    _check_known_docs(term_counts, "term_counts", doc_units)
-    side = _groups(doc_units, group_col, group_a, group_b)
+def _term_filter(voice, section) -> tuple[str | None, list[str]]:
+    """voice and section(s) as the term sums apply them (None: every voice; []: every section), checked."""
     if voice not in (None, ALL):
         _check_choice(voice, "voice", VOICES + (ALL,))
     sections = [] if section in (None, ALL) else [section] if isinstance(section, str) else list(section)
     for s in sections:
         _check_choice(s, "section", SECTIONS)
+    return (None if voice in (None, ALL) else voice), sections
+
+
+def _kept_term_rows(block: pd.DataFrame, doc_units: pd.DataFrame, *, voice, sections, dedup) -> np.ndarray:
+    """Positions of a block's term-count rows kept (drop_copies rule, voice, sections), from one mask:
+    the table is not copied."""
+    also = np.ones(len(block), bool)
+    if voice is not None:
+        also &= (block["voice"] == voice).to_numpy(bool, na_value=False)
+    if sections:
+        also &= block["section"].isin(sections).to_numpy(bool)
+    return _kept_rows(block, doc_units, drop_copies=dedup == "drop_copies", also=also)
+
+
+@dataclass(frozen=True)
+class GroupTermSums:
+    """Term counts summed per group of documents (row i: groups[i]; the last row: documents without a
+    group), under one voice, section(s) and dedup rule: what `distinctive_terms` reads with `sums=`
+    instead of the term-count rows (30 million at 100,000 articles) once per contrast. Sums of blocks
+    of rows add up (`+`) to the sums of the whole table: integers, so exactly."""
+
+    group_col: str
+    voice: str | None
+    sections: tuple[str, ...]
+    dedup: str
+    groups: tuple
+    labels: pd.Index  # the terms (the categories of the term column)
+    totals: np.ndarray  # (groups + 1) x terms, int64
+    present: np.ndarray  # the same shape: a kept row of that group names the term (a group-by's keys)
+
+    def __add__(self, other: GroupTermSums) -> GroupTermSums:
+        if (self.group_col, self.voice, self.sections, self.dedup, self.groups) != \
+                (other.group_col, other.voice, other.sections, other.dedup, other.groups) or \
+                not self.labels.equals(other.labels):
+            raise ValueError("term sums of different groups, terms, voice, sections or dedup rule cannot be added")
+        return replace(self, totals=self.totals + other.totals, present=self.present | other.present)
+
+    def contrast_sums(self, group_a, group_b) -> tuple[pd.Series, pd.Series, pd.Series]:
+        """(prior, counts of a, counts of b), as `_code_sums` gives them for the rows of the contrast."""
+        a = [self.groups.index(group_a)]
+        b = [i for i, g in enumerate(self.groups) if g != group_a] if group_b == REST else [self.groups.index(group_b)]
+        index = pd.Index(self.labels, name="term")
+        out = []
+        for k, rows in enumerate((slice(None), a, b)):
+            totals, present = self.totals[rows].sum(axis=0), self.present[rows].any(axis=0)
+            out.append(pd.Series(totals[present], index=index[present], name="count")
+                       if present.any() or k == 0 else pd.Series(dtype=float))
+        return tuple(out)
+
+
+# Cells (groups x terms) up to which `group_term_sums` sums a table: 16 million cells take some 150 MB.
+GROUP_TERM_CELLS = 1 << 24
+
+
+def group_term_sums(term_counts: pd.DataFrame, doc_units: pd.DataFrame, *, group_col: str, voice: str | None = "own",
+                    section=None, dedup: str = "drop_copies") -> GroupTermSums | None:
+    """The term counts summed per group (`GroupTermSums`), for `distinctive_terms`' `sums=`: built once
+    (or a block of rows at a time, the blocks' sums added), where each contrast would otherwise read
+    every row. Needs the pipeline's term counts (categorical terms, integer counts); None where the
+    table is not such, or where groups x terms exceed GROUP_TERM_CELLS (each contrast then reads the
+    rows, as without sums)."""
+    _require(term_counts, "term_counts", ["doc_id", "term", "voice", "section", "count"])
+    _check_choice(dedup, "dedup", DEDUP)
+    voice, sections = _term_filter(voice, section)
+    terms = term_counts["term"]
+    if not isinstance(terms.dtype, pd.CategoricalDtype) or not _integer_counts(term_counts["count"].dtype):
+        return None
+    _check_known_docs(term_counts, "term_counts", doc_units)
+    doc_group = _doc_table(doc_units).set_index("doc_id")[group_col]
+    groups = tuple(sorted(pd.unique(doc_group[doc_group.notna()]).tolist(), key=str))
+    labels = terms.cat.categories
+    if (len(groups) + 1) * max(len(labels), 1) > GROUP_TERM_CELLS:
+        return None
+    group_code = positions(pd.Index(groups, dtype=object), doc_group.to_numpy(object))
+    group_code = np.where(group_code >= 0, group_code, len(groups))  # no group: the last row
+    rows = _kept_term_rows(term_counts, doc_units, voice=voice, sections=sections, dedup=dedup)
+    codes = terms.cat.codes.to_numpy(np.int64)[rows]
+    row_group = group_code[positions(doc_group.index, term_counts["doc_id"].take(rows))]
+    valid = codes >= 0  # a missing term is left out, as by a group-by
+    keys = row_group[valid] * len(labels) + codes[valid]
+    cells = (len(groups) + 1) * len(labels)
+    values = term_counts["count"].to_numpy(np.int64)[rows][valid]
+    # float sums of integers below 2**53 are exact
+    totals = np.bincount(keys, weights=values, minlength=cells).astype(np.int64)
+    present = np.bincount(keys, minlength=cells) > 0
+    shape = (len(groups) + 1, len(labels))
+    return GroupTermSums(group_col, voice, tuple(sections), dedup, groups, labels, totals.reshape(shape),
+                         present.reshape(shape))
+
+
+def distinctive_terms(term_counts: pd.DataFrame, doc_units: pd.DataFrame, *, group_col: str, group_a,
+                      group_b=REST, voice: str | None = "own", section=None, alpha_0: float | None = None,
+                      min_count: int = 1, dedup: str = "drop_copies", sums: GroupTermSums | None = None
+                      ) -> pd.DataFrame:
+    """Terms that set group a apart from group b ("rest": every other document with a group), as
+    `distinctive_terms` rows, by `log_odds_dirichlet`. The prior is the pooled counts of the whole
+    corpus in the same voice and section(s), after the drop_copies rule. voice: one voice, or None /
+    "all" for every voice; section: one section, a list, or None / "all" for every section.
+    `sums` (`group_term_sums` of these tables, same voice, sections and dedup rule): read instead of
+    the rows of term_counts, with the same result.
+    """
+    _require(term_counts, "term_counts", ["doc_id", "term", "voice", "section", "count"])
+    _check_choice(dedup, "dedup", DEDUP)
+    voice, sections = _term_filter(voice, section)
+    if sums is not None:
+        wanted = (group_col, voice, tuple(sections), dedup)
+        if not isinstance(sums, GroupTermSums) or (sums.group_col, sums.voice, sums.sections, sums.dedup) != wanted:
+            raise ValueError(f"sums are not term sums of group_col={group_col!r}, voice={voice!r}, sections="
+                             f"{sections or 'all'}, dedup={dedup!r}; pass group_term_sums(...) built with those, "
+                             "or leave sums out")
+    else:
+        _check_known_docs(term_counts, "term_counts", doc_units)
+    side = _groups(doc_units, group_col, group_a, group_b)
     side_codes = np.append(np.where(side.to_numpy() == "b", _SIDE_B, _SIDE_A), _NEITHER).astype(np.int8)
 
     def kept(block: pd.DataFrame) -> tuple[pd.Series, pd.Series, np.ndarray]:
-        """A block's rows kept (drop_copies rule, voice, sections): terms, counts and sides, as
-        one mask: the table is not copied."""
-        keep = ~_copy_body_rows(block, doc_units) if dedup == "drop_copies" else np.ones(len(block), bool)
-        if voice not in (None, ALL):
-            keep &= (block["voice"] == voice).to_numpy(bool, na_value=False)
-        if sections:
-            keep &= block["section"].isin(sections).to_numpy(bool)
-        rows = np.flatnonzero(keep)
+        """A block's rows kept: terms, counts and sides."""
+        rows = _kept_term_rows(block, doc_units, voice=voice, sections=sections, dedup=dedup)
         at = positions(side.index, block["doc_id"].take(rows))  # documents on neither side are left out
         return block["term"].take(rows), block["count"].take(rows), side_codes[at]  # at -1: _NEITHER
 
     terms = term_counts["term"]
-    if isinstance(terms.dtype, pd.CategoricalDtype) and _integer_counts(term_counts["count"].dtype):
+    if sums is not None:
+        prior, count_a, count_b = sums.contrast_sums(group_a, group_b)
+    elif isinstance(terms.dtype, pd.CategoricalDtype) and _integer_counts(term_counts["count"].dtype):
         # the pipeline's term counts: summed a block of rows at a time (the sums of all rows at once)
         blocks = (kept(term_counts.iloc[start:start + _TERM_BLOCK]) for start in range(0, len(term_counts), _TERM_BLOCK))
         prior, count_a, count_b = _code_sums(((t.cat.codes, c, s) for t, c, s in blocks), terms.cat.categories)

@@ -350,6 +350,35 @@ def arrow_part(frame: pd.DataFrame, folder) -> ArrowPart:
     return ArrowPart(file, tuple(str(t) for t in frame.dtypes))
 
 
+def joined_parts(parts: list[ArrowPart]) -> pd.DataFrame:
+    """The rows of `parts` (in order) as one DataFrame, each column in one chunk: the table
+    `contiguous(pd.concat(frames, ignore_index=True))` makes of the parts' frames, parts without
+    rows left out. The files are deleted. Built a column at a time, each file memory-mapped only
+    while its column is copied: this process holds the joined columns and one column's pages of
+    the files, never every part at once. Parts whose columns differ in type are joined by pandas."""
+    full = [part for part in parts if _read_ipc(part.file).num_rows]
+    try:
+        if not full:
+            return _frame_of(_read_ipc(parts[0].file), parts[0].dtypes) if parts else pd.DataFrame()
+        schema, dtypes = _read_ipc(full[0].file).schema, full[0].dtypes
+        if any(p.dtypes != dtypes or not _read_ipc(p.file).schema.equals(schema) for p in full[1:]):
+            return contiguous(pd.concat([_frame_of(_read_ipc(p.file), p.dtypes) for p in full], ignore_index=True))
+        columns = []
+        for name in schema.names:
+            chunks = [chunk for part in full for chunk in _read_ipc(part.file).column(name).chunks]
+            try:
+                columns.append(pa.concat_arrays(chunks))
+            except pa.ArrowInvalid:  # a column too long for 32-bit offsets: pandas joins it in pieces
+                del chunks, columns
+                return contiguous(pd.concat([_frame_of(_read_ipc(p.file), p.dtypes) for p in full],
+                                            ignore_index=True))
+            del chunks  # the files' mappings go with the last reference to their buffers
+        return _frame_of(pa.Table.from_arrays(columns, schema=schema), dtypes)
+    finally:
+        for part in parts:
+            part.file.unlink(missing_ok=True)
+
+
 class SpilledParts:
     """The parts of one table, arriving in any order, written in position order into the Parquet file
     `path`, a row group at a time: a part that comes next in order is written as it arrives (with any

@@ -9,6 +9,7 @@ engine. Each stage can be cached on disk under a key of everything it reads (`an
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import pickle
@@ -53,9 +54,11 @@ from analysis.frames import (
     concat_frames,
     contiguous,
     is_sorted,
+    joined_parts,
     looked_up_by_runs,
     map_arrays_from_disk,
     map_from_disk,
+    release_mapped_pages,
     stored_parquet,
     write_parquet_files,
 )
@@ -66,6 +69,8 @@ from analysis.text import SENTENCE_COLUMNS, SPAN_COLUMNS
 CORPUS_TABLES = ("documents", "sentences", "spans", "cleaning_report", "exclusions")
 DEFAULT_CHUNK_SIZE = 500  # documents per chunk: large enough to amortise a task, small enough to spread
 SCORE_CHUNK = 5000  # distinct sentences per VADER task
+ATTRIBUTION_ROWS = 1 << 19  # rows of matches read at a time for the attribution table
+TERM_SUM_ROWS = 1 << 22  # term-count rows summed by group at a time (some 40 bytes a row while summed)
 DUPLICATE_INFO = ("doc_id", "outlet", "original_outlet", "published")  # what the duplicate index reads
 WARN_EXCLUSIONS = 20  # exclusions warned one by one; beyond, one warning says how many more
 COLUMN_OPTIONS = ("text_col", "outlet_col", "id_col", "date_col", "title_col", "url_col", "author_col", "group_col")
@@ -226,12 +231,18 @@ def _read_cleaned(chunk) -> CleanChunk:
     return CleanChunk(documents, cleaned, {}, {})
 
 
-def _finish_chunk(chunk, *, duplicates, bodies) -> dict:
+def _finish_chunk(chunk, *, duplicates, bodies, folder: Path | None = None) -> dict:
+    """The chunk's corpus tables, once the duplicate index is known. With `folder`, each is written
+    to an Arrow file there by the worker that made it (`ArrowPart`): the main process joins them
+    once the pass's workers are gone (`joined_parts`), rather than holding every chunk's tables
+    beside those workers."""
     clean = finish_chunk(_read_cleaned(chunk), duplicates, bodies)
     docs = clean.documents
     docs["n_words"] = np.fromiter(map(text_model.count_words, docs["clean_text"].tolist()), dtype=np.int64,
                                   count=len(docs))
-    return {"documents": docs, "paragraphs": clean.paragraphs, "cleaning_report": clean.cleaning_report}
+    tables = {"documents": docs.drop(columns=["offset_map"]), "offset_maps": _offset_maps_long(docs),
+              "paragraphs": clean.paragraphs, "cleaning_report": clean.cleaning_report}
+    return tables if folder is None else {name: arrow_part(table, folder) for name, table in tables.items()}
 
 
 def _text_chunk(chunk: dict) -> dict:
@@ -362,19 +373,25 @@ def _corpus_from_chunks(path: Path, mapping: dict, rules, runner: Runner, chunk_
     # Corpus level: one duplicate index over every chunk's signatures.
     info = pd.concat([_duplicate_info(c) for c in chunks], ignore_index=True)
     duplicates = duplicate_pairs(info, {d: s for c in chunks for d, s in c.signatures.items()})
+    # The signatures are done with: held, they would be in every forked worker's resident memory too.
+    chunks = [_without_signatures(c) for c in chunks]
     bodies = original_bodies(duplicates, _needed_bodies(chunks, set(duplicates["duplicate_of"])))
     parts = runner.map(_finish_chunk, chunks, desc="duplicates", size=lambda c: len(_duplicate_info(c)), total=len(info),
-                       duplicates=duplicates, bodies=bodies)
+                       duplicates=duplicates, bodies=bodies, **({} if kept is None else {"folder": kept}))
     # The cleaned documents (their lines, body texts and signatures, as Python objects) are done with;
     # held, they would sit under the joins below, the stage's peak.
     del chunks, bodies
-    documents = _combine(parts, "documents")
-    return {"documents": documents.drop(columns=["offset_map"]),
-            "offset_maps": _offset_maps_long(documents),
+    if kept is not None:
+        parts = [{name: joined_parts([p[name] for p in parts]) for name in parts[0]}]
+    return {"documents": _combine(parts, "documents"), "offset_maps": _combine(parts, "offset_maps"),
             "paragraphs": _combine(parts, "paragraphs", columns=PARAGRAPH_COLUMNS),
             "cleaning_report": _combine(parts, "cleaning_report", sort=["doc_id", "line_no", "rule_id"],
                                         columns=REPORT_COLUMNS),
             "exclusions": pd.DataFrame(exclusions, columns=EXCLUSION_COLUMNS)}
+
+
+def _without_signatures(chunk):
+    return dataclasses.replace(chunk, signatures={})
 
 
 def _duplicate_info(chunk) -> pd.DataFrame:
@@ -591,8 +608,8 @@ def _aggregate_task(task: tuple, **tables):
 
 
 def _aggregate_piece(task: tuple, *, counts, word_totals, scores, terms, doc_units, actor_sentences, categories,
-                    matches, spans, mentions, n_boot, n_perm, seed, dedup, alpha_0, sums=None, parts_folder=None,
-                    masked_twin=False, tables_folder=None):
+                    matches, spans, mentions, n_boot, n_perm, seed, dedup, alpha_0, sums=None, term_sums=None,
+                    parts_folder=None, masked_twin=False, tables_folder=None):
     """One independent piece of the corpus-level step, as rows of estimates, differences or
     distinctive_terms. Each is deterministic (bootstrap and permutation draws are keyed by unit and
     contrast), so the engine that runs it cannot change it.
@@ -604,7 +621,8 @@ def _aggregate_piece(task: tuple, *, counts, word_totals, scores, terms, doc_uni
     ("attribution",), ("sourcing",): those tables whole.
 
     `sums` (`compare.document_sums` of these tables): what the outlet and group estimates and the
-    contrasts read instead of the row tables.
+    contrasts read instead of the row tables; `term_sums` (`compare.group_term_sums`, or None): what
+    the distinctive terms read instead of the term counts.
 
     With `parts_folder`, a rates or sentiment task's rows come back as an `ArrowPart` in a file there;
     with `masked_twin` too, a plain sentiment task's as (plain, masked twin): the same rows under
@@ -612,10 +630,13 @@ def _aggregate_piece(task: tuple, *, counts, word_totals, scores, terms, doc_uni
     attribution, sourcing) comes back as the `StoredTable` of its Parquet file there.
     """
     kind, options = task[0], {"seed": seed, "dedup": dedup}
+    if kind == "attribution" and tables_folder:
+        return _attribution_file(matches, spans, Path(tables_folder))
     if kind in ("actor_labels", "attribution", "sourcing"):
         table = (actors_mod.actor_labels(mentions, doc_units) if kind == "actor_labels" else
                  actors_mod.attribution_verbs(matches, spans) if kind == "attribution" else
                  actors_mod.sourcing(doc_units, spans, word_totals, matches))
+        release_mapped_pages()  # the pages read of the mapped tables are done with before the file is made
         return stored_parquet(table, Path(tables_folder) / f"{kind}.parquet") if tables_folder else table
     if kind in ("rates", "sentiment"):
         _, unit_type, unit_col, boot, score_col, part = task
@@ -648,7 +669,32 @@ def _aggregate_piece(task: tuple, *, counts, word_totals, scores, terms, doc_uni
         return compare.group_differences(counts, word_totals, scores, doc_units, group_col="group", group_a=task[1],
                                          group_b=task[2], n_boot=n_boot, n_perm=n_perm, sums=sums, **options)
     return compare.distinctive_terms(terms, doc_units, group_col="group", group_a=task[1], group_b=task[2],
-                                     alpha_0=alpha_0, dedup=dedup)
+                                     alpha_0=alpha_0, dedup=dedup, sums=term_sums)
+
+
+def _attribution_file(matches: pd.DataFrame, spans: pd.DataFrame, folder: Path) -> StoredTable:
+    """The attribution table (`actors.attribution_verbs`) written to its Parquet file in `folder`,
+    ATTRIBUTION_ROWS rows of matches at a time (`SpilledParts`: the bytes `write_parquet` makes of
+    the whole table), the pages read of the mapped matches handed back after each block: neither the
+    table (1.9 million rows at 100,000 articles) nor the pages of most of the matches' columns are
+    held at once. Blocks without rows are left out, as a join of chunks leaves them out."""
+    spilled = SpilledParts(folder / "attribution-parts", folder / "attribution.parquet")
+    added, empty = 0, None
+    try:
+        for block in actors_mod.attribution_verbs_in_blocks(matches, spans, ATTRIBUTION_ROWS):
+            if len(block):
+                spilled.add(added, block)
+                added += 1
+            elif empty is None:
+                empty = block
+            release_mapped_pages()
+        if not added:
+            spilled.add(0, empty)
+            added = 1
+        return spilled.finish(added)
+    except BaseException:
+        spilled.discard()
+        raise
 
 
 def _document_parts(doc_ids: list, chunk_size: int, *, folder=None, **tables: pd.DataFrame) -> list[dict]:
@@ -678,6 +724,31 @@ def _map_tables(tables, folder: Path) -> None:
     map_from_disk([(table, None) for table in tables if isinstance(table, pd.DataFrame)], folder)
 
 
+def _spread(light: list[int], heavy: list[int]) -> list[int]:
+    """`light` with the `heavy` items placed evenly among them, in their order: as many light items
+    (give or take one) before the first heavy one, between two and after the last."""
+    order = list(light)
+    for k, i in enumerate(heavy):
+        order.insert(len(light) * (k + 1) // (len(heavy) + 1) + k, i)
+    return order
+
+
+def _group_term_sums(terms: pd.DataFrame, doc_units: pd.DataFrame, *, dedup: str) -> compare.GroupTermSums | None:
+    """`compare.group_term_sums` of the term counts by group (the distinctive terms' voice and sections),
+    TERM_SUM_ROWS rows at a time, the pages read of the mapped table handed back after each block: the
+    contrasts then read these sums, not every row each, and this process does not carry the pages
+    into the workers it forks next."""
+    total = None
+    for start in range(0, len(terms), TERM_SUM_ROWS):
+        block = compare.group_term_sums(terms.iloc[start:start + TERM_SUM_ROWS], doc_units, group_col="group",
+                                        dedup=dedup)
+        if block is None:
+            return None
+        total = block if total is None else total + block
+        release_mapped_pages()
+    return total
+
+
 def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, runner: Runner, chunk_size: int, pair,
                 dedup, alpha_0, seed, n_boot, n_perm, doc_intervals, spill: Path | None = None,
                 mapped: Path | None = None) -> dict:
@@ -693,6 +764,7 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
     # workers do not each count it again.
     if mapped is not None:
         map_from_disk([(counts, None)], mapped)
+    release_mapped_pages()  # the pages read of the matches: the steps below read counts instead
     # With an empty mask (the default) the masked compound is the compound: its estimates are the plain
     # ones under the `_masked` measure names (same values, same keyed draws), not computed twice.
     masked_is_plain = np.array_equal(scores["compound_masked"].to_numpy(float).view(np.uint64),
@@ -703,6 +775,8 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
                                  score_cols=["compound"] if masked_is_plain else ["compound", "compound_masked"])
     if mapped is not None:
         sums = {name: s.with_arrays(map_arrays_from_disk(s.arrays(), mapped)) for name, s in sums.items()}
+    release_mapped_pages()  # this process's pages of the mapped tables: read again only where a step needs them
+    term_sums = _group_term_sums(terms, doc_units, dedup=dedup)
     doc_ids = sorted(doc_units["doc_id"], key=str)  # document estimates come in this order
     doc_parts = _document_parts(doc_ids, chunk_size, folder=mapped, doc_units=doc_units, counts=counts,
                                 word_totals=word_totals, scores=scores)
@@ -724,12 +798,18 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
     if pair:
         difference_tasks.append(("difference", *pair))
         distinctive_tasks.append(("distinctive", *pair))
-    # The contrasts (permutation tests over every document) take longest: they start first.
     n_differences, n_distinctive = len(difference_tasks), len(distinctive_tasks)
-    table_tasks = [("actor_labels",), ("attribution",), ("sourcing",)]  # short: they fill the end
+    table_tasks = [("actor_labels",), ("attribution",), ("sourcing",)]
     tasks = difference_tasks + distinctive_tasks + estimate_tasks + table_tasks
     first = n_differences + n_distinctive  # position of the first estimate task
-    run = [i for i in range(len(tasks)) if i - first not in twin_of]
+    # The contrasts (permutation tests over every document) take longest: they start first. The whole
+    # tables (attribution and sourcing each read most of the matches) are spread among the estimate
+    # tasks, most of them light, rather than run side by side at the end, where two of them at once
+    # made the aggregates' peak. The results are joined by position, so the order changes no table.
+    run = list(range(first))
+    estimates = [i for i in range(first, len(tasks) - len(table_tasks)) if i - first not in twin_of]
+    tables = [len(tasks) - len(table_tasks) + k for k in (1, 2, 0)]  # attribution, sourcing, actor labels
+    run += _spread(estimates, tables)
     twins = {}  # plain estimate position -> the masked positions that repeat it
     for masked, plain in twin_of.items():
         twins.setdefault(plain, []).append(masked)
@@ -757,7 +837,7 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
         done = runner.map(_aggregate_task, [tasks[i] for i in run], desc="aggregates", size=lambda _: 1,
                           total=len(run), unit="task", keep=keep, counts=counts, word_totals=word_totals,
                           scores=scores, terms=terms, doc_units=doc_units, actor_sentences=actor_sentences,
-                          categories=categories, sums=sums, matches=matches, spans=spans, mentions=mentions,
+                          categories=categories, sums=sums, term_sums=term_sums, matches=matches, spans=spans, mentions=mentions,
                           n_boot=n_boot, n_perm=n_perm, seed=seed, dedup=dedup, alpha_0=alpha_0, parts_folder=parts_folder,
                           masked_twin=masked_is_plain, tables_folder=tables_folder)
     except BaseException:

@@ -1,12 +1,15 @@
 """Claims of the methods section about analysis.compare, each a test that could fail."""
 
+import functools
+import itertools
 import math
+import operator
 from contextlib import nullcontext
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from scipy import sparse
 
@@ -663,3 +666,99 @@ def test_distinctive_terms_summed_in_blocks_are_those_summed_at_once(rows, block
         assert blocked == whole
     else:
         pd.testing.assert_frame_equal(blocked, whole, check_exact=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["d1", "d2", "d3", "d4", "d5", "d9"]),
+                          st.sampled_from(["regime", "hero", "said"]), st.sampled_from(compare.VOICES),
+                          st.sampled_from(["headline", "body"]), st.integers(0, 9)), max_size=25),
+       st.lists(st.integers(1, 24), max_size=3), st.sampled_from([None, "own", "quoted"]),
+       st.sampled_from([None, "body"]), st.sampled_from(compare.DEDUP),
+       st.sampled_from([("L", compare.REST), ("R", "S"), ("S", "L")]))
+def test_distinctive_terms_from_group_term_sums_are_those_from_the_rows(rows, cuts, voice, section, dedup, pair):
+    """Term counts summed per group (`group_term_sums`), in any blocks of rows added up, give the
+    distinctive terms (or the error) of the rows themselves, for a group against the rest and for a
+    pair, with documents of no group in the prior only."""
+    terms = pd.DataFrame(rows, columns=["doc_id", "term", "voice", "section", "count"]).astype(
+        {"doc_id": "category", "term": pd.CategoricalDtype(["said", "regime", "hero", "unused"]),
+         "voice": "category", "section": "category", "count": "int64"})
+    docs = pd.concat([DOCS, pd.DataFrame({"doc_id": ["d5", "d9"], "outlet": ["C", "C"], "outlet_group": ["S", None],
+                                          "exclude_body": [True, False]})], ignore_index=True)
+    options = {"group_col": "outlet_group", "voice": voice, "section": section, "dedup": dedup}
+    bounds = [0, *sorted(c for c in cuts if c < len(terms)), len(terms)]
+    blocks = [compare.group_term_sums(terms.iloc[a:b], docs, **options) for a, b in itertools.pairwise(bounds)]
+    sums = functools.reduce(operator.add, blocks)
+    assert sums.totals.sum() == compare.group_term_sums(terms, docs, **options).totals.sum()
+
+    def outcome(**extra):
+        try:
+            with pytest.warns(UserWarning, match="no outlet_group"):
+                return distinctive_terms(terms, docs, group_a=pair[0], group_b=pair[1], **options, **extra)
+        except ValueError as error:
+            return str(error)
+
+    from_rows, from_sums = outcome(), outcome(sums=sums)
+    if isinstance(from_rows, str):
+        assert from_sums == from_rows
+    else:
+        pd.testing.assert_frame_equal(from_sums, from_rows, check_exact=True)
+
+
+def test_group_term_sums_of_other_options_are_refused_and_large_or_plain_tables_get_none(monkeypatch):
+    terms = pd.DataFrame({"doc_id": ["d1", "d3"], "term": pd.Categorical(["regime", "hero"]), "voice": ["own", "own"],
+                          "section": ["body", "body"], "count": [2, 3]})
+    sums = compare.group_term_sums(terms, DOCS, group_col="outlet_group")
+    assert sums.groups == ("L", "R") and sums.totals.tolist() == [[0, 2], [3, 0], [0, 0]]
+    with pytest.raises(ValueError, match="voice='quoted'"):
+        distinctive_terms(terms, DOCS, group_col="outlet_group", group_a="L", voice="quoted", sums=sums)
+    with pytest.raises(ValueError, match="cannot be added"):
+        sums + compare.group_term_sums(terms, DOCS, group_col="outlet_group", dedup="keep")
+    assert compare.group_term_sums(terms.astype({"term": str}), DOCS, group_col="outlet_group") is None
+    monkeypatch.setattr(compare, "GROUP_TERM_CELLS", 5)
+    assert compare.group_term_sums(terms, DOCS, group_col="outlet_group") is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 400), st.integers(1, 6), st.integers(0, 2 ** 16), st.booleans())
+@example(400, 3, 1, True)  # the approximation applies to some columns here
+def test_normal_pvalues_computed_in_place_are_those_of_the_plain_formulas(n, k, seed, as_sparse):
+    """The normal approximation's p-values and where it applies, with the squares and the sort done
+    in place, are bit for bit those of the formulas written out (abs(dev).max(), dev ** 2, a sorted
+    copy), on sparse and dense documents x columns with ties and zeros."""
+    rng = np.random.default_rng(seed)
+    dense = np.where(rng.random((n, k)) < 0.5, 0.0, rng.integers(0, 4, (n, k)) / rng.integers(1, 5, (n, k)))
+    n_a = int(rng.integers(1, n))
+    d_obs = np.abs(dense[:n_a].mean(axis=0) - dense[n_a:].mean(axis=0))
+    x = sparse.csr_array(dense) if as_sparse else dense.copy()
+
+    dev = dense - dense.mean(axis=0)
+    var_sum = n_a * (n - n_a) / (n * (n - 1)) * (dev ** 2).sum(axis=0)
+    sd_diff = np.sqrt(var_sum) * n / (n_a * (n - n_a))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(sd_diff > 0, d_obs / sd_diff, 0.0)
+        pull = np.where(var_sum > 0, np.abs(dev).max(axis=0) / np.sqrt(var_sum), np.inf)
+    ordered = np.sort(dense, axis=0)
+    varying = np.array([n - max(np.unique(ordered[:, j], return_counts=True)[1]) for j in range(k)])
+    applies = (min(n_a, n - n_a) >= compare.NORMAL_MIN_DOCS) & (pull <= compare.NORMAL_MAX_PULL) & (
+        varying >= compare.NORMAL_MIN_VARYING)
+
+    p, got_applies = compare._normal_pvalues(x, n_a, d_obs)
+    assert np.array_equal(p.view(np.uint64), (2 * compare.ndtr(-z)).view(np.uint64))
+    assert np.array_equal(got_applies, applies)
+    if not as_sparse:
+        assert np.array_equal(x, dense)  # a caller's dense array is not sorted in place
+
+
+@given(st.integers(1, 30), st.integers(1, 8), st.integers(0, 2 ** 16), st.data())
+def test_rows_taken_as_views_are_the_rows_scipy_slices(n_rows, n_cols, seed, data):
+    """`_rows` gives the matrix scipy's row slice gives (arrays, shape, sums), on views of the matrix's
+    arrays rather than copies of them."""
+    matrix = sparse.random_array((n_rows, n_cols), density=0.4, random_state=seed, format="csr")
+    lo = data.draw(st.integers(0, n_rows))
+    hi = data.draw(st.integers(lo, n_rows))
+    sliced, viewed = matrix[lo:hi], compare._rows(matrix, lo, hi)
+    assert viewed.shape == sliced.shape
+    for name in ("indptr", "indices", "data"):
+        assert np.array_equal(getattr(viewed, name), getattr(sliced, name))
+    assert np.array_equal(viewed.sum(axis=0), sliced.sum(axis=0)) and np.array_equal(viewed.toarray(), sliced.toarray())
+    assert viewed.nnz == 0 or np.shares_memory(viewed.data, matrix.data)

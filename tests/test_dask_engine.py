@@ -78,31 +78,43 @@ def test_two_worker_processes_give_the_one_process_results(articles, pandas_run)
 def test_worker_processes_writing_their_estimates_parts_to_files_give_the_same_files(articles, tmp_path,
                                                                                        monkeypatch):
     """With an output folder the estimates are written a part at a time; worker processes write their
-    parts (and the masked twins) to files themselves (`frames.ArrowPart`), and the whole tables of
-    actors and sourcing to their Parquet files (`frames.stored_parquet`), rather than pickling them
-    back. Every table file is the one a single process writes."""
-    from analysis import frames, pipeline
+    parts (and the masked twins) to files themselves (`frames.ArrowPart`), the whole tables of actor
+    labels and sourcing to their Parquet files (`frames.stored_parquet`), and the attribution table
+    to its file a block of matches at a time (`pipeline._attribution_file`), rather than pickling
+    them back. Every table file is the one a single process writes."""
+    from analysis import actors, frames, pipeline
 
     handed = tmp_path / "handed"
     handed.mkdir()
 
     def counted(frame, folder):  # each call, in whichever process makes it, leaves a file behind
         part = frames.arrow_part(frame, folder)
-        (handed / part.file.name).touch()
+        in_corpus = Path(folder).name.startswith("framing-lens-clean-")  # the duplicate pass's tables
+        (handed / f"{'corpus-' if in_corpus else ''}{part.file.name}").touch()
         return part
 
     def stored(frame, path):
         (handed / f"table-{Path(path).name}").touch()
         return frames.stored_parquet(frame, path)
 
+    in_blocks = actors.attribution_verbs_in_blocks
+
+    def blocks(matches, spans, rows):
+        for k, block in enumerate(in_blocks(matches, spans, rows)):
+            (handed / f"attribution-block-{k}").touch()
+            yield block
+
     monkeypatch.setattr(pipeline, "arrow_part", counted)
     monkeypatch.setattr(pipeline, "stored_parquet", stored)
+    monkeypatch.setattr(pipeline.actors_mod, "attribution_verbs_in_blocks", blocks)
+    monkeypatch.setattr(pipeline, "ATTRIBUTION_ROWS", 50)
     one = measure(articles, **MAPPING, **OPTIONS, chunk_size=3, out=tmp_path / "one", fmt="parquet")
-    assert not any(handed.iterdir())  # one process hands its DataFrames over as they are
+    # one process hands its estimates over as DataFrames; the duplicate pass hands its tables in files
+    assert list(handed.glob("corpus-*")) and not list(handed.glob("worker-*"))
     two = measure(articles, **MAPPING, **OPTIONS, chunk_size=3, workers=2, out=tmp_path / "two", fmt="parquet")
     assert len(list(handed.glob("worker-*"))) > 10
-    assert sorted(p.name for p in handed.glob("table-*")) == [
-        "table-actor_labels.parquet", "table-attribution.parquet", "table-sourcing.parquet"]
+    assert sorted(p.name for p in handed.glob("table-*")) == ["table-actor_labels.parquet", "table-sourcing.parquet"]
+    assert len(list(handed.glob("attribution-block-*"))) > 3
     assert not list((tmp_path / "two").glob(".framing-lens-tmp-*"))  # the parts' files are gone
     assert_same_results(two, one)
     for file in sorted((tmp_path / "one").glob("*.parquet")):

@@ -188,6 +188,40 @@ def test_a_workers_part_is_written_from_its_file_and_the_file_deleted_when_its_t
     pd.testing.assert_frame_equal(spilled.finish(3).read(), pd.concat(parts, ignore_index=True), check_exact=True)
 
 
+@given(st.lists(st.integers(0, 30), min_size=1, max_size=6))
+def test_joined_parts_are_the_concatenation_of_the_parts_with_rows(sizes):
+    """Parts a worker wrote (`arrow_part`) join into the table the pipeline's chunk join makes of the
+    frames (`contiguous(concat_frames(...))` of the parts with rows, or the first part's empty
+    frame): same values, dtypes (object columns too) and one chunk a column; the files are gone."""
+    import tempfile
+
+    from analysis import frames
+
+    rng = np.random.default_rng(sum(sizes))
+    parts = [_estimate_like_part(rng, n, sum(sizes[:k])).assign(
+        source=pd.Series([f"file{k}.txt"] * n, dtype=object)) for k, n in enumerate(sizes)]
+    full = [p for p in parts if len(p)]
+    expected = frames.contiguous(concat_frames(full)) if full else parts[0]
+    with tempfile.TemporaryDirectory() as folder:
+        handed = [frames.arrow_part(part, folder) for part in parts]
+        joined = frames.joined_parts(handed)
+        assert not any(part.file.exists() for part in handed)
+    pd.testing.assert_frame_equal(joined, expected, check_exact=True)
+    assert joined["source"].dtype == object
+    assert not full or all(joined[c].array.__arrow_array__().num_chunks == 1 for c in ("unit", "measure"))
+
+
+def test_joined_parts_of_different_types_are_joined_as_pandas_joins_them(tmp_path):
+    """A part whose column has another type (integer counts here, floats there) is joined with
+    pd.concat's rules, not refused and not cast by Arrow."""
+    from analysis import frames
+
+    parts = [pd.DataFrame({"unit": ["a", "b"], "count": [1, 2]}), pd.DataFrame({"unit": ["c"], "count": [2.5]})]
+    joined = frames.joined_parts([frames.arrow_part(part, tmp_path) for part in parts])
+    pd.testing.assert_frame_equal(joined, pd.concat(parts, ignore_index=True), check_exact=True)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_joining_spilled_parts_lets_each_part_go_as_it_is_copied(tmp_path):
     """The parts joined into a row group (read back from their spilled files) are released while it
     is built (the list is emptied), so joining takes about one more table's memory, not the parts'

@@ -242,3 +242,17 @@ def test_term_counts_are_every_word_of_each_voice_and_section(corpus):
         want = Counter(w if len(w) > 1 and w.isupper() else w.lower() for w in words)
         got = terms[terms["doc_id"] == doc_id].groupby("term")["count"].sum()
         assert dict(got) == dict(want), doc_id
+
+
+@pytest.mark.parametrize("rows", [1, 7, 40, 10_000])
+def test_attribution_in_blocks_of_matches_joins_into_the_whole_table(matches, corpus, rows):
+    """The attribution table a block of seed matches at a time (each speaker looked up across the
+    whole spans table) joins, blocks without rows left out, into the table of all matches at once."""
+    from analysis import actors
+
+    whole = actors.attribution_verbs(matches, corpus.spans)
+    blocks = list(actors.attribution_verbs_in_blocks(matches, corpus.spans, rows))
+    assert len(blocks) == -(-len(matches) // rows)
+    joined = pd.concat([b for b in blocks if len(b)], ignore_index=True)
+    pd.testing.assert_frame_equal(joined, whole, check_exact=True)
+    assert (whole["speaker"] != "").any() and len(whole) < len(matches)

@@ -187,3 +187,19 @@ def test_cleaned_chunks_kept_on_disk_give_the_same_corpus_and_leave_no_file(tmp_
     for name in held:
         pd.testing.assert_frame_equal(kept[name], held[name], check_exact=True)
     assert not list((tmp_path / "kept").iterdir())
+
+
+@given(st.integers(0, 60), st.integers(0, 8))
+def test_heavy_aggregates_tasks_are_spread_evenly_among_the_light_ones(n_light, n_heavy):
+    """The task order keeps both lists' orders and puts as many light tasks (give or take one) before
+    the first heavy one, between two and after the last (the whole tables then run among light tasks
+    rather than side by side)."""
+    from analysis.pipeline import _spread
+
+    light, heavy = list(range(100, 100 + n_light)), list(range(n_heavy))
+    order = _spread(light, heavy)
+    assert sorted(order) == sorted(light + heavy)
+    assert [i for i in order if i >= 100] == light and [i for i in order if i < 100] == heavy
+    at = [order.index(i) for i in heavy]
+    gaps = np.diff([-1, *at, len(order)]) - 1  # light tasks before, between and after the heavy ones
+    assert gaps.max() - gaps.min() <= 1 and gaps.sum() == n_light
