@@ -792,7 +792,9 @@ def distinctive_terms_plot(distinctive_terms: pd.DataFrame, *, group_a: str, gro
     terms = _subset(terms, "distinctive_terms", group_a=group_a, group_b=group_b, voice=voice, section=section)
     data = terms.assign(total=terms["count_a"] + terms["count_b"])
     data = data[data["total"] > 0].sort_values(["total", "z", "term"], kind="stable")
-    data["log10_total"] = np.log10(data["total"])
+    # 12 decimals: np.log10's last bit differs between CPUs (its vectorised loops), and the data file
+    # must be the same bytes wherever the figure is made
+    data["log10_total"] = np.log10(data["total"]).round(12)
     top = top_terms(data, top_n)
     data["labelled"] = data["term"].isin(set(top["term"]))
     data = data[["group_a", "group_b", "voice", "section", "term", "count_a", "count_b", "total", "log10_total", "z",
