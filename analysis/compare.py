@@ -1156,13 +1156,25 @@ def _code_sums(blocks, labels: pd.Index) -> tuple[pd.Series, pd.Series, pd.Serie
         valid = codes >= 0  # a missing term is left out, as by a group-by
         codes, values, sides = codes[valid], counts.to_numpy(np.int64)[valid], sides[valid]
         for k, rows in enumerate((slice(None), sides == _SIDE_A, sides == _SIDE_B)):
-            present[k] |= np.bincount(codes[rows], minlength=len(labels)) > 0
-            # float sums of integers below 2**53 are exact
-            totals[k] += np.bincount(codes[rows], weights=values[rows], minlength=len(labels)).astype(np.int64)
+            summed, found = _keyed_sums(codes[rows], values[rows], len(labels))
+            totals[k] += summed
+            present[k] |= found
         any_side |= [True, (sides == _SIDE_A).any(), (sides == _SIDE_B).any()]
     index = pd.Index(labels, name="term")
-    return tuple(pd.Series(totals[k][present[k]], index=index[present[k]], name="count")
-                 if any_side[k] or k == 0 else pd.Series(dtype=float) for k in range(3))
+    return tuple(_present_terms(index, totals[k], present[k], any_side[k] or k == 0) for k in range(3))
+
+
+def _keyed_sums(keys: np.ndarray, values: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """Integer values summed per key (0 to n_keys - 1), and whether any row has the key (a group-by's
+    keys, zero sums included). Float sums of integers below 2**53 are exact."""
+    return (np.bincount(keys, weights=values, minlength=n_keys).astype(np.int64),
+            np.bincount(keys, minlength=n_keys) > 0)
+
+
+def _present_terms(index: pd.Index, totals: np.ndarray, present: np.ndarray, kept: bool) -> pd.Series:
+    """The sums of the terms present, as the group-by's Series gives them; an empty float Series for a
+    side without rows (`kept` False)."""
+    return pd.Series(totals[present], index=index[present], name="count") if kept else pd.Series(dtype=float)
 
 
 # Rows of term counts summed at a time (`_code_sums`): 100,000 articles have 30 million, and each row
@@ -1221,9 +1233,8 @@ class GroupTermSums:
         index = pd.Index(self.labels, name="term")
         out = []
         for k, rows in enumerate((slice(None), a, b)):
-            totals, present = self.totals[rows].sum(axis=0), self.present[rows].any(axis=0)
-            out.append(pd.Series(totals[present], index=index[present], name="count")
-                       if present.any() or k == 0 else pd.Series(dtype=float))
+            present = self.present[rows].any(axis=0)
+            out.append(_present_terms(index, self.totals[rows].sum(axis=0), present, present.any() or k == 0))
         return tuple(out)
 
 
@@ -1259,9 +1270,7 @@ def group_term_sums(term_counts: pd.DataFrame, doc_units: pd.DataFrame, *, group
     keys = row_group[valid] * len(labels) + codes[valid]
     cells = (len(groups) + 1) * len(labels)
     values = term_counts["count"].to_numpy(np.int64)[rows][valid]
-    # float sums of integers below 2**53 are exact
-    totals = np.bincount(keys, weights=values, minlength=cells).astype(np.int64)
-    present = np.bincount(keys, minlength=cells) > 0
+    totals, present = _keyed_sums(keys, values, cells)
     shape = (len(groups) + 1, len(labels))
     return GroupTermSums(group_col, voice, tuple(sections), dedup, groups, labels, totals.reshape(shape),
                          present.reshape(shape))
