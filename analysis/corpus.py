@@ -43,6 +43,7 @@ SENTENCE_END = tuple(".?!\"”’:;…)]")
 DUPLICATE_THRESHOLD = 0.8
 SHINGLE_WORDS = 5
 MINHASH_PERMUTATIONS = 64
+_WORD_RE = re.compile(r"\w+")
 
 
 class CorpusError(ValueError):
@@ -111,8 +112,12 @@ class CleanDocument:
 
 def normalise_line(text: str) -> str:
     """Case-folded, NFKC, punctuation-free, single-spaced text for comparing lines and bodies."""
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return " ".join(re.findall(r"\w+", text))
+    return " ".join(normal_words(text))
+
+
+def normal_words(text: str) -> list[str]:
+    """The words of `normalise_line(text)` (its text split on spaces), without joining them first."""
+    return _WORD_RE.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
 def _strip_range(line: str, start: int) -> tuple[int, int]:
@@ -397,7 +402,7 @@ def _word_hash(token: str) -> int:
 def _shingle_hashes(text: str) -> np.ndarray:
     """Stable 32-bit hashes of the word 5-grams of normalised text, distinct and sorted (uint32: half
     the memory of the 64-bit arithmetic that mixes them, for every body of the corpus at once)."""
-    tokens = normalise_line(text).split()
+    tokens = normal_words(text)
     if len(tokens) < SHINGLE_WORDS:
         return np.empty(0, dtype=np.uint32)
     word_hash = np.fromiter(map(_word_hash, tokens), dtype=np.uint64, count=len(tokens))

@@ -607,7 +607,7 @@ def _aggregate_task(task: tuple, **tables):
     return piece
 
 
-def _aggregate_piece(task: tuple, *, counts, word_totals, scores, terms, doc_units, actor_sentences, categories,
+def _aggregate_piece(task: tuple, *, counts, word_totals, scores, terms, doc_units, actor_rows, categories,
                     matches, spans, mentions, n_boot, n_perm, seed, dedup, alpha_0, sums=None, term_sums=None,
                     parts_folder=None, masked_twin=False, tables_folder=None):
     """One independent piece of the corpus-level step, as rows of estimates, differences or
@@ -618,7 +618,8 @@ def _aggregate_piece(task: tuple, *, counts, word_totals, scores, terms, doc_uni
     part (document units only) holds a chunk of documents' rows of doc_units, counts, word_totals and
     scores (cut once, not filtered per task), each document's estimate depending on its own rows alone. ("actor", name): sentiment of the sentences naming an actor, per
     outlet and group. ("difference" | "distinctive", group_a, group_b): a contrast. ("actor_labels",),
-    ("attribution",), ("sourcing",): those tables whole.
+    ("attribution",), ("sourcing",): those tables whole. `actor_rows` (`_actor_rows`): each actor's rows
+    of scores.
 
     `sums` (`compare.document_sums` of these tables): what the outlet and group estimates and the
     contrasts read instead of the row tables; `term_sums` (`compare.group_term_sums`, or None): what
@@ -659,8 +660,8 @@ def _aggregate_piece(task: tuple, *, counts, word_totals, scores, terms, doc_uni
                     arrow_part(rows.assign(measure=rows["measure"] + "_masked"), parts_folder))
         return arrow_part(rows, parts_folder)
     if kind == "actor":
-        sents = actor_sentences[actor_sentences["actor"] == task[1]]
-        subset = scores.merge(sents[["doc_id", "sentence_id"]], on=["doc_id", "sentence_id"])
+        # The actor's sentences' rows of scores, in their order (what a merge on doc_id and sentence_id keeps).
+        subset = scores.take(actor_rows[task[1]]).reset_index(drop=True)
         parts = [compare.estimate_sentiment(subset, doc_units, unit_type=unit, unit_col=unit, n_boot=n_boot, **options)
                  for unit in ("outlet", "group")]
         return pd.concat([p.assign(lexicon=actors_mod.ACTOR_LEXICON, category=task[1]) for p in parts],
@@ -749,6 +750,22 @@ def _group_term_sums(terms: pd.DataFrame, doc_units: pd.DataFrame, *, dedup: str
     return total
 
 
+def _actor_rows(scores: pd.DataFrame, actor_sentences: pd.DataFrame, doc_ids: list) -> dict[str, np.ndarray]:
+    """Each actor's rows of scores (positions, ascending): the sentences `actors.actor_sentences`
+    gives it, found on integer (document, sentence) keys once for every actor, rather than by a merge
+    on the doc_id text over every sentence in each actor's task (several hundred MB a worker at
+    100,000 articles). The rows `scores.merge(its sentences, on=["doc_id", "sentence_id"])` keeps, in
+    that order: its sentences are distinct, and so are the scores' keys."""
+    code_of = pd.Series(np.arange(len(doc_ids)), index=doc_ids)
+    score_ids, actor_ids = (t["sentence_id"].to_numpy(np.int64) for t in (scores, actor_sentences))
+    stride = int(max(score_ids.max(initial=0), actor_ids.max(initial=0))) + 1
+    score_keys = looked_up_by_runs(scores["doc_id"], code_of) * stride + score_ids
+    actor_keys = looked_up_by_runs(actor_sentences["doc_id"], code_of) * stride + actor_ids
+    actors = actor_sentences["actor"].to_numpy(object)
+    return {actor: np.flatnonzero(np.isin(score_keys, actor_keys[actors == actor]))
+            for actor in sorted(pd.unique(actors))}
+
+
 def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, runner: Runner, chunk_size: int, pair,
                 dedup, alpha_0, seed, n_boot, n_perm, doc_intervals, spill: Path | None = None,
                 mapped: Path | None = None) -> dict:
@@ -790,8 +807,8 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
             elif score_col == "compound_masked" and masked_is_plain:
                 twin_of.update({len(estimate_tasks) + k: plain_start + k for k in range(len(unit_parts))})
             estimate_tasks += [(kind, unit_type, unit_col, boot, score_col, part) for part in unit_parts]
-    actor_sentences = actors_mod.actor_sentences(mentions)
-    estimate_tasks += [("actor", actor) for actor in sorted(actor_sentences["actor"].unique())]
+    actor_rows = _actor_rows(scores, actors_mod.actor_sentences(mentions), doc_ids)
+    estimate_tasks += [("actor", actor) for actor in sorted(actor_rows)]
     groups = sorted(doc_units["group"].dropna().unique(), key=str)
     difference_tasks = [("difference", g, compare.REST) for g in groups] if len(groups) > 1 else []
     distinctive_tasks = [("distinctive", g, compare.REST) for g in groups]
@@ -836,7 +853,7 @@ def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, r
     try:
         done = runner.map(_aggregate_task, [tasks[i] for i in run], desc="aggregates", size=lambda _: 1,
                           total=len(run), unit="task", keep=keep, counts=counts, word_totals=word_totals,
-                          scores=scores, terms=terms, doc_units=doc_units, actor_sentences=actor_sentences,
+                          scores=scores, terms=terms, doc_units=doc_units, actor_rows=actor_rows,
                           categories=categories, sums=sums, term_sums=term_sums, matches=matches, spans=spans, mentions=mentions,
                           n_boot=n_boot, n_perm=n_perm, seed=seed, dedup=dedup, alpha_0=alpha_0, parts_folder=parts_folder,
                           masked_twin=masked_is_plain, tables_folder=tables_folder)

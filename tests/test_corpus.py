@@ -419,3 +419,13 @@ def test_corpus_hash_equals_the_pair_by_pair_sha256(pairs, kind, batch):
 def test_corpus_hash_of_a_missing_text_fails_as_the_definition_does():
     with pytest.raises(AttributeError):
         corpus_hash(["a", "b"], ["text", None])
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60))
+def test_the_normal_words_are_the_normalised_line_split_on_spaces(text):
+    """The duplicate index's shingles read `normal_words` rather than splitting the normalised line:
+    the same words, for any text (whitespace of every kind, ligatures NFKC splits, marks)."""
+    from analysis.corpus import normal_words
+
+    assert normal_words(text) == normalise_line(text).split()
+    assert normal_words("Ｍaduro’s ﬁnal\u2028WORD\x1c") == normalise_line("Ｍaduro’s ﬁnal\u2028WORD\x1c").split()

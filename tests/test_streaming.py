@@ -203,3 +203,28 @@ def test_heavy_aggregates_tasks_are_spread_evenly_among_the_light_ones(n_light, 
     at = [order.index(i) for i in heavy]
     gaps = np.diff([-1, *at, len(order)]) - 1  # light tasks before, between and after the heavy ones
     assert gaps.max() - gaps.min() <= 1 and gaps.sum() == n_light
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 6)), unique=True, max_size=40),
+       st.lists(st.tuples(st.integers(0, 5), st.integers(0, 6), st.sampled_from(["maduro_government", "trump"])),
+                unique=True, max_size=40), st.randoms(use_true_random=False))
+def test_each_actors_rows_of_the_scores_are_those_a_merge_keeps(sentences, mentioned, rnd):
+    """`_actor_rows` finds, on integer keys, the rows of the scores that `scores.merge(the actor's
+    sentences, on=["doc_id", "sentence_id"])` keeps, in that order, for any order of the scores'
+    documents and of the mentions (mentions of sentences without a score are left out, as a merge
+    leaves them out)."""
+    from analysis.pipeline import _actor_rows
+
+    rnd.shuffle(sentences)
+    scores = pd.DataFrame({"doc_id": pd.Series([f"d{d}" for d, _ in sentences], dtype="str"),
+                           "sentence_id": np.array([s for _, s in sentences], np.int64)})
+    scores["compound"] = np.arange(len(scores)) / 10
+    known = sorted({f"d{d}" for d, _ in sentences} | {f"d{d}" for d, _, _ in mentioned}, key=str)
+    mentions = pd.DataFrame(mentioned, columns=["doc_id", "sentence_id", "actor"]).astype({"sentence_id": np.int64})
+    mentions["doc_id"] = "d" + mentions["doc_id"].astype(str)
+    rows = _actor_rows(scores, mentions, known)
+    assert sorted(rows) == sorted(mentions["actor"].unique())
+    for actor, at in rows.items():
+        merged = scores.merge(mentions.loc[mentions["actor"] == actor, ["doc_id", "sentence_id"]],
+                              on=["doc_id", "sentence_id"])
+        pd.testing.assert_frame_equal(scores.take(at).reset_index(drop=True), merged)

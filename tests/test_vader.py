@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+from vaderSentiment.vaderSentiment import BOOSTER_DICT, NEGATE, SPECIAL_CASES, SentimentIntensityAnalyzer
 
 from analysis.vader import Analyzer, _Whole
 
@@ -40,7 +40,12 @@ good bad great terrible happy sad love hate kill coup regime dictator peace cris
 ! ? !! ?? :) :( 😁 💘 💋 “ ” , . —
 """
 IDIOMS = ["kiss of death", "yeah right", "cut me some slack", "to die for", "hard rock", "the bomb", "bad ass"]
-VOCABULARY = sorted({*RULE_WORDS.split(), *IDIOMS})
+# Every word the negation and idiom shortcuts test for, as VADER spells it and in capitals, and
+# words that hold "n't" without being in VADER's list.
+TRIGGER_WORDS = sorted({w for key in (*NEGATE, *SPECIAL_CASES, *BOOSTER_DICT) for w in key.split()})
+SHORTCUT_WORDS = [*TRIGGER_WORDS, *(w.upper() for w in TRIGGER_WORDS), "So", "THIS", "Never", "shouldn't've",
+                  "WASN'T", "y'all", "n't", "heart", "death"]
+VOCABULARY = sorted({*RULE_WORDS.split(), *IDIOMS, *SHORTCUT_WORDS})
 
 
 def assert_same(text: str) -> None:
@@ -70,7 +75,9 @@ def test_the_shortcuts_are_taken_and_the_emoji_loop_kept_for_emoji(monkeypatch):
     monkeypatch.setattr(SentimentIntensityAnalyzer, "polarity_scores",
                         lambda self, text: handed.append(type(text)) or stock_scores(self, text))
     FAST.polarity_scores("one two three four five six seven eight nine ten good news")
+    assert windows == []  # no idiom or booster pair near "good": answered without VADER's check
+    FAST.polarity_scores("one two three four five six seven eight nine kind of good news")
     assert windows and all(len(words) <= 6 and words[i] == "good" for words, i in windows)
     FAST.polarity_scores("good news 😁")
-    assert handed == [_Whole, str]
+    assert handed == [_Whole, _Whole, str]
     assert list(_Whole("no emoji here")) == ["no emoji here"]
