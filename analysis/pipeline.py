@@ -753,9 +753,9 @@ def _group_term_sums(terms: pd.DataFrame, doc_units: pd.DataFrame, *, dedup: str
 def _actor_rows(scores: pd.DataFrame, actor_sentences: pd.DataFrame, doc_ids: list) -> dict[str, np.ndarray]:
     """Each actor's rows of scores (positions, ascending): the sentences `actors.actor_sentences`
     gives it, found on integer (document, sentence) keys once for every actor, rather than by a merge
-    on the doc_id text over every sentence in each actor's task (several hundred MB a worker at
-    100,000 articles). The rows `scores.merge(its sentences, on=["doc_id", "sentence_id"])` keeps, in
-    that order: its sentences are distinct, and so are the scores' keys."""
+    on the doc_id text over every sentence in each actor's task. The rows `scores.merge(its
+    sentences, on=["doc_id", "sentence_id"])` keeps, in that order: its sentences are distinct, and
+    so are the scores' keys."""
     code_of = pd.Series(np.arange(len(doc_ids)), index=doc_ids)
     score_ids, actor_ids = (t["sentence_id"].to_numpy(np.int64) for t in (scores, actor_sentences))
     stride = int(max(score_ids.max(initial=0), actor_ids.max(initial=0))) + 1
