@@ -80,9 +80,13 @@ class Runner:
             if self.engine == "dask":
                 return self._map_dask(fn, chunks, shared, size, bar, keep)
             if self.workers == 1:
+                # In this process, as in a pool's worker: the pages read of the mapped tables are handed
+                # back once they pile up, or the whole run counts every page a stage has read.
+                _FILE_PAGES[0] = _resident_file_bytes()
                 out = []
                 for i, chunk in enumerate(chunks):
                     out.append(keep(i, fn(chunk, **shared)))
+                    _release_read_pages()
                     bar.update(size(chunk))
                 return out
             return self._map_pool(fn, chunks, shared, size, bar, keep)
@@ -230,9 +234,10 @@ def _call_inherited(fn: Callable, i: int):
 
 
 def _release_read_pages() -> None:
-    """In a pool's worker, after a task: the mapped tables' pages read, handed back once more than
-    RELEASE_READ_PAGES of them have piled up since the last time (reading them again costs little;
-    finding them, a look at every mapped page, is done that seldom)."""
+    """After a task (in a pool's worker, or in this process with one worker): the mapped tables'
+    pages read, handed back once more than RELEASE_READ_PAGES of them have piled up since the last
+    time (reading them again costs little; finding them, a look at every mapped page, is done that
+    seldom)."""
     if _resident_file_bytes() - _FILE_PAGES[0] > RELEASE_READ_PAGES:
         release_mapped_pages()
         _FILE_PAGES[0] = _resident_file_bytes()

@@ -128,3 +128,19 @@ def test_a_worker_hands_back_the_mapped_pages_a_task_read_before_its_next_task(t
     for tasks in by_worker.values():
         for (_, read), (next_before, _) in itertools.pairwise(tasks):
             assert read - next_before >= 40_000_000
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/pagemap"), reason="reads Linux's page map")
+def test_one_worker_hands_back_the_mapped_pages_a_task_read_before_its_next_task(tmp_path, monkeypatch):
+    """With one worker the tasks run in this process, which likewise hands back the pages a task read
+    once they pass the threshold: a stage that reads every chunk of a mapped table does not keep all
+    of them resident to its end (the one-worker run's peak at 100,000 articles)."""
+    monkeypatch.setattr(engine, "RELEASE_READ_PAGES", 1 << 20)
+    table = pd.DataFrame({"n": np.arange(6_000_000, dtype=np.int64)})
+    assert map_from_disk([(table, None)], tmp_path)
+    with Runner(workers=1, progress=False) as runner:
+        done = runner.map(_read_mapped, list(range(3)), desc="test", size=lambda _: 1, table=table)
+    assert [total for *_, total in done] == [6_000_000 * 5_999_999 // 2] * 3
+    assert {pid for pid, *_ in done} == {os.getpid()}
+    for (_, _, _, read, _), (_, _, next_before, _, _) in itertools.pairwise(done):
+        assert read - next_before >= 40_000_000
