@@ -484,11 +484,14 @@ def _cell_matrix(rows: pd.DataFrame, row: np.ndarray, n_rows: int, n_q: int) -> 
 def _resample_weights(rng: np.random.Generator, m: int, b: int) -> np.ndarray:
     """Bootstrap weights of m clusters in b draws, as an m x b matrix (each column sums to m): how
     often each cluster is drawn. Draw k takes rng.integers(0, m, size=(b, m))[k]; the counts are
-    laid out cluster by cluster, the order the matrix product reads them in."""
+    laid out cluster by cluster, the order the matrix product reads them in. Counted draw by draw
+    (each draw's m counts side by side, where its writes stay close), then turned once."""
     idx = rng.integers(0, m, size=(b, m))
-    idx *= b
-    idx += np.arange(b)[:, None]
-    return np.bincount(idx.ravel(), minlength=m * b).reshape(m, b).astype(float)
+    idx += (np.arange(b) * m)[:, None]
+    counts = np.bincount(idx.ravel(), minlength=m * b).reshape(b, m)
+    weights = np.empty((m, b))
+    weights[...] = counts.T
+    return weights
 
 
 def _ratio_draws(num_u, den_u, cols: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:

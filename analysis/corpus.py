@@ -414,31 +414,58 @@ def _shingle_hashes(text: str) -> np.ndarray:
 
 
 @functools.cache
-def _minhash_options() -> dict:
-    """The seed-1 permutations (and hashing scheme) every signature uses, drawn once rather than
-    per document."""
+def _minhash_permutations() -> tuple[np.ndarray, np.ndarray]:
+    """The seed-1 permutations (a, b) of datasketch's MinHash that every signature uses, drawn once."""
     from datasketch import MinHash
 
-    template = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=1, hashfunc=int)
-    options = {"permutations": template.permutations}
-    if hasattr(template, "scheme"):  # datasketch >= 2 asks for it with given permutations
-        options["scheme"] = template.scheme
-    return options
+    template = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=1, hashfunc=int, scheme="affine32")
+    a, b = template.permutations
+    return a.astype(np.uint32), b.astype(np.uint32)
 
 
-def body_signature(text: str):
-    """A body's word 5-gram shingle hashes and its MinHash signature (None for a body too short).
+def _fmix32(values: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finaliser, which datasketch's "affine32" MinHash applies to each value."""
+    values = values ^ (values >> np.uint32(16))
+    values = values * np.uint32(0x85EBCA6B)
+    values = values ^ (values >> np.uint32(13))
+    values = values * np.uint32(0xC2B2AE35)
+    return values ^ (values >> np.uint32(16))
+
+
+def minhash_signatures(shingle_sets: list[np.ndarray]) -> np.ndarray:
+    """MinHash signatures of non-empty uint32 shingle sets, one row each (MINHASH_PERMUTATIONS uint32).
+
+    Each row holds the values of datasketch's `MinHash(num_perm=MINHASH_PERMUTATIONS, seed=1,
+    hashfunc=int, scheme="affine32")` after `update_batch` of the set: for every permutation (a, b),
+    the least a * fmix32(h) + b modulo 2**32 over the set. Computed for a chunk's bodies at once, one
+    permutation at a time over every set, rather than one MinHash object a body (a test compares them).
+    """
+    if not shingle_sets:
+        return np.empty((0, MINHASH_PERMUTATIONS), dtype=np.uint32)
+    lengths = np.fromiter(map(len, shingle_sets), dtype=np.int64, count=len(shingle_sets))
+    if (lengths == 0).any():
+        raise ValueError("minhash_signatures: every shingle set must hold at least one value")
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    mixed = _fmix32(np.concatenate(shingle_sets).astype(np.uint32, copy=False))
+    a, b = _minhash_permutations()
+    out = np.empty((len(shingle_sets), MINHASH_PERMUTATIONS), dtype=np.uint32)
+    permuted = np.empty_like(mixed)
+    for k in range(MINHASH_PERMUTATIONS):
+        np.multiply(mixed, a[k], out=permuted)
+        permuted += b[k]
+        out[:, k] = np.minimum.reduceat(permuted, starts)
+    return out
+
+
+def body_signatures(body_texts: dict[str, str]) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
+    """Each body's word 5-gram shingle hashes and MinHash signature (None for a body too short).
 
     Document-local, so it runs on each chunk of documents; `duplicate_pairs` combines the signatures.
     """
-    from datasketch import LeanMinHash, MinHash
-
-    hashes = _shingle_hashes(text)
-    if not len(hashes):
-        return hashes, None
-    sig = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=1, hashfunc=int, **_minhash_options())
-    sig.update_batch(hashes.tolist())
-    return hashes, LeanMinHash(sig)
+    hashes = {doc_id: _shingle_hashes(text) for doc_id, text in body_texts.items()}
+    long_enough = [doc_id for doc_id, h in hashes.items() if len(h)]
+    rows = dict(zip(long_enough, minhash_signatures([hashes[doc_id] for doc_id in long_enough])))
+    return {doc_id: (h, rows.get(doc_id)) for doc_id, h in hashes.items()}
 
 
 def find_duplicates(documents: pd.DataFrame, body_texts: dict[str, str]) -> pd.DataFrame:
@@ -447,16 +474,16 @@ def find_duplicates(documents: pd.DataFrame, body_texts: dict[str, str]) -> pd.D
     Candidates come from MinHash LSH (no all-pairs comparison); each candidate's similarity is
     then computed exactly as |S_copy ∩ S_original| / |S_copy| over word 5-gram shingles.
     """
-    return duplicate_pairs(documents, {doc_id: body_signature(text) for doc_id, text in body_texts.items()})
+    return duplicate_pairs(documents, body_signatures(body_texts))
 
 
 def duplicate_pairs(documents: pd.DataFrame, signatures: dict) -> pd.DataFrame:
     """The corpus-level half of `find_duplicates`: LSH over the signatures of every chunk, then exact checks.
 
-    `signatures`: doc_id -> (shingle hashes, MinHash or None) from `body_signature`.
+    `signatures`: doc_id -> (shingle hashes, MinHash values or None) from `body_signatures`.
     """
     doc_ids = sorted(doc_id for doc_id, (_, sig) in signatures.items() if sig is not None)
-    hashvalues = np.array([signatures[doc_id][1].hashvalues for doc_id in doc_ids], dtype=np.uint64)
+    hashvalues = np.array([signatures[doc_id][1] for doc_id in doc_ids], dtype=np.uint64)
     info = _copy_rule_keys(documents)
     pairs = []
     for first, second in lsh_candidates(hashvalues.reshape(len(doc_ids), MINHASH_PERMUTATIONS)):
@@ -614,7 +641,7 @@ def clean_chunk(raw_docs: pd.DataFrame, rules: list[Rule]) -> CleanChunk:
     docs["title_prefix"] = docs["doc_id"].map(lambda d: cleaned[d].metadata.get("title_prefix", 0)).astype(np.int64)
     body_texts = {d: "\n".join(c.clean_text[s:e] for sec, s, e in c.paragraphs if sec == "body")
                   for d, c in cleaned.items()}
-    signatures = {d: body_signature(text) for d, text in body_texts.items()}
+    signatures = body_signatures(body_texts)
     return CleanChunk(docs, cleaned, body_texts, signatures)
 
 

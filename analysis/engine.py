@@ -82,7 +82,7 @@ class Runner:
             if self.workers == 1:
                 # In this process, as in a pool's worker: the pages read of the mapped tables are handed
                 # back once they pile up, or the whole run counts every page a stage has read.
-                _FILE_PAGES[0] = _resident_file_bytes()
+                _mark_read_pages()
                 out = []
                 for i, chunk in enumerate(chunks):
                     out.append(keep(i, fn(chunk, **shared)))
@@ -219,7 +219,7 @@ def _set_shared(shared: dict, chunks: list) -> None:
     _SHARED.clear()
     _SHARED.update(shared)
     _INHERITED[:] = chunks
-    _FILE_PAGES[0] = _resident_file_bytes()
+    _mark_read_pages()
 
 
 def _call_shared(fn: Callable, chunk):
@@ -240,7 +240,12 @@ def _release_read_pages() -> None:
     seldom)."""
     if _resident_file_bytes() - _FILE_PAGES[0] > RELEASE_READ_PAGES:
         release_mapped_pages()
-        _FILE_PAGES[0] = _resident_file_bytes()
+        _mark_read_pages()
+
+
+def _mark_read_pages() -> None:
+    """The resident file pages from which `_release_read_pages` counts what tasks read next."""
+    _FILE_PAGES[0] = _resident_file_bytes()
 
 
 def _resident_file_bytes() -> int:

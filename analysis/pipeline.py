@@ -752,7 +752,7 @@ def _group_term_sums(terms: pd.DataFrame, doc_units: pd.DataFrame, *, dedup: str
 
 def _actor_rows(scores: pd.DataFrame, actor_sentences: pd.DataFrame, doc_ids: list) -> dict[str, np.ndarray]:
     """Each actor's rows of scores (positions, ascending): the sentences `actors.actor_sentences`
-    gives it, found on integer (document, sentence) keys once for every actor, rather than by a merge
+    gives it, found on integer (document, sentence) keys for every actor at once, rather than by a merge
     on the doc_id text over every sentence in each actor's task. The rows `scores.merge(its
     sentences, on=["doc_id", "sentence_id"])` keeps, in that order: its sentences are distinct, and
     so are the scores' keys."""
@@ -761,9 +761,13 @@ def _actor_rows(scores: pd.DataFrame, actor_sentences: pd.DataFrame, doc_ids: li
     stride = int(max(score_ids.max(initial=0), actor_ids.max(initial=0))) + 1
     score_keys = looked_up_by_runs(scores["doc_id"], code_of) * stride + score_ids
     actor_keys = looked_up_by_runs(actor_sentences["doc_id"], code_of) * stride + actor_ids
-    actors = actor_sentences["actor"].to_numpy(object)
-    return {actor: np.flatnonzero(np.isin(score_keys, actor_keys[actors == actor]))
-            for actor in sorted(pd.unique(actors))}
+    # Every actor's keys looked up in the scores' keys at once, sorted once (not once an actor).
+    order = np.argsort(score_keys, kind="stable")
+    at = np.minimum(np.searchsorted(score_keys[order], actor_keys), max(len(order) - 1, 0))
+    found = (score_keys[order[at]] == actor_keys) if len(order) else np.zeros(len(actor_keys), bool)
+    rows, actors = order[at[found]], actor_sentences["actor"].to_numpy(object)[found]
+    return {actor: np.sort(rows[actors == actor])
+            for actor in sorted(pd.unique(actor_sentences["actor"].to_numpy(object)))}
 
 
 def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, runner: Runner, chunk_size: int, pair,

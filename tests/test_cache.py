@@ -244,11 +244,11 @@ def test_a_left_over_temporary_folder_is_never_read(cached):
 
 
 def test_identical_sentences_are_scored_once_across_chunks(monkeypatch):
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    from analysis.vader import Analyzer
 
     scored = []
-    original = SentimentIntensityAnalyzer.polarity_scores
-    monkeypatch.setattr(SentimentIntensityAnalyzer, "polarity_scores",
+    original = Analyzer.polarity_scores
+    monkeypatch.setattr(Analyzer, "polarity_scores",
                         lambda self, text: scored.append(text) or original(self, text))
     results = measure(SEEDS, chunk_size=1, **FAST)  # the repost (000) and the Times (002): other chunks
     texts = results.corpus.sentences["text"]

@@ -339,6 +339,9 @@ def test_bootstrap_draws_are_ratios_of_resampled_sums_written_out():
     np.testing.assert_allclose(draws, expected.T, rtol=1e-12)
     weights = compare._resample_weights(np.random.default_rng(11), m, n_boot)
     assert weights.shape == (m, n_boot) and (weights.sum(axis=0) == m).all()
+    expected_weights = np.stack([np.bincount(draw, minlength=m) for draw in picks], axis=1).astype(float)
+    np.testing.assert_array_equal(weights, expected_weights)
+    assert weights.flags.c_contiguous  # the layout the matrix products were measured and summed with
 
 
 @settings(max_examples=150, deadline=None)

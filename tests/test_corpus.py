@@ -17,13 +17,14 @@ from analysis import provenance
 from analysis.corpus import (
     MINHASH_PERMUTATIONS,
     CorpusError,
-    _minhash_options,
     _shingle_hashes,
     _word_hash,
     apply_grouping,
+    body_signatures,
     clean_document,
     load_rules,
     lsh_candidates,
+    minhash_signatures,
     normalise_line,
     resolve_chains,
     to_raw_offsets,
@@ -362,8 +363,7 @@ def _datasketch_candidates(hashvalues: np.ndarray) -> list[tuple[int, int]]:
     from datasketch import MinHash, MinHashLSH
 
     lsh = MinHashLSH(threshold=0.5, num_perm=hashvalues.shape[1])
-    options = _minhash_options()
-    minhashes = [MinHash(num_perm=hashvalues.shape[1], seed=1, hashvalues=row, **options) for row in hashvalues]
+    minhashes = [MinHash(num_perm=hashvalues.shape[1], seed=1, hashvalues=row, scheme="affine32") for row in hashvalues]
     for i, minhash in enumerate(minhashes):
         lsh.insert(i, minhash)
     return sorted((i, j) for i, minhash in enumerate(minhashes) for j in lsh.query(minhash) if i < j)
@@ -380,6 +380,38 @@ def test_lsh_candidates_are_the_pairs_datasketchs_index_gives(rows, alphabet, se
     hashvalues[:, ::7] += rng.integers(0, 2**31, size=(rows, len(range(0, MINHASH_PERMUTATIONS, 7))),
                                        dtype=np.uint64) * (rng.random((rows, 1)) < 0.5)  # some rows unlike any
     assert lsh_candidates(hashvalues) == _datasketch_candidates(hashvalues)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 2**32 - 1), min_size=1, max_size=40, unique=True), max_size=8))
+def test_minhash_signatures_are_datasketchs_minhash_values(sets):
+    """One pass over every set gives each set's values of datasketch's own MinHash, in the sets' order."""
+    from datasketch import MinHash
+
+    shingle_sets = [np.array(sorted(values), dtype=np.uint32) for values in sets]
+    expected = []
+    for values in shingle_sets:
+        minhash = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=1, hashfunc=int, scheme="affine32")
+        minhash.update_batch(values.tolist())
+        expected.append(minhash.hashvalues)
+    found = minhash_signatures(shingle_sets)
+    assert found.shape == (len(sets), MINHASH_PERMUTATIONS) and found.dtype == np.uint32
+    assert [row.tolist() for row in found] == [row.tolist() for row in expected]
+
+
+def test_body_signatures_of_the_seed_bodies_are_datasketchs(docs):
+    from datasketch import MinHash
+
+    bodies = {doc_id: text for doc_id, text in docs["clean_text"].items()} | {"short": "four words only here"}
+    signatures = body_signatures(bodies)
+    assert list(signatures) == list(bodies) and signatures["short"][1] is None
+    for doc_id, text in bodies.items():
+        hashes, values = signatures[doc_id]
+        assert hashes.tolist() == _shingle_hashes(text).tolist()
+        if doc_id != "short":
+            minhash = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=1, hashfunc=int, scheme="affine32")
+            minhash.update_batch(hashes.tolist())
+            assert values.tolist() == minhash.hashvalues.tolist()
 
 
 def _corpus_hash_pair_by_pair(doc_ids, texts) -> str:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from vaderSentiment.vaderSentiment import BOOSTER_DICT, NEGATE, SPECIAL_CASES, SentimentIntensityAnalyzer
 
-from analysis.vader import Analyzer, _Whole
+from analysis.vader import Analyzer
 
 STOCK, FAST = SentimentIntensityAnalyzer(), Analyzer()
 
@@ -68,16 +68,21 @@ def test_scores_equal_vaders_own_on_any_text(text):
 
 
 def test_the_shortcuts_are_taken_and_the_emoji_loop_kept_for_emoji(monkeypatch):
-    windows, handed = [], []
+    windows, handed, scored = [], [], []
     monkeypatch.setattr(SentimentIntensityAnalyzer, "_special_idioms_check",
                         staticmethod(lambda valence, words, i: windows.append((list(words), i)) or valence))
-    stock_scores = SentimentIntensityAnalyzer.polarity_scores
+    stock_scores, stock_valence = SentimentIntensityAnalyzer.polarity_scores, SentimentIntensityAnalyzer.sentiment_valence
     monkeypatch.setattr(SentimentIntensityAnalyzer, "polarity_scores",
-                        lambda self, text: handed.append(type(text)) or stock_scores(self, text))
+                        lambda self, text: handed.append(text) or stock_scores(self, text))
+    monkeypatch.setattr(SentimentIntensityAnalyzer, "sentiment_valence",
+                        lambda self, valence, sentitext, item, i, sentiments:
+                        scored.append(item) or stock_valence(self, valence, sentitext, item, i, sentiments))
     FAST.polarity_scores("one two three four five six seven eight nine ten good news")
     assert windows == []  # no idiom or booster pair near "good": answered without VADER's check
-    FAST.polarity_scores("one two three four five six seven eight nine kind of good news")
+    assert scored == ["good"]  # the one lexicon word; the others are VADER's 0 without a call
+    FAST.polarity_scores("one two three four five six seven eight nine kind of good news, very BAD")
     assert windows and all(len(words) <= 6 and words[i] == "good" for words, i in windows)
+    assert scored == ["good", "good", "BAD"]  # not "kind" before "of", nor the booster "very"
+    assert handed == []  # without emoji, VADER's character loop is not run
     FAST.polarity_scores("good news 😁")
-    assert handed == [_Whole, _Whole, str]
-    assert list(_Whole("no emoji here")) == ["no emoji here"]
+    assert handed == ["good news 😁"]
