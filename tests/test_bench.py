@@ -98,6 +98,12 @@ def test_vader_takes_the_distinct_texts_from_a_mapped_file_chunk_by_chunk(articl
     assert texts == results.corpus.sentences["text"].drop_duplicates().tolist()
 
 
+def _fake_sentences(out: str, n: int, *, distinct: int) -> None:
+    """A run's sentences.parquet with n sentences of `distinct` texts, which the benchmark counts."""
+    Path(out).mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"text": [f"sentence {i % distinct}" for i in range(n)]}).to_parquet(Path(out) / "sentences.parquet")
+
+
 def test_the_benchmark_table_has_every_figure_the_issue_asks_for(tmp_path):
     table, figures = bench.run(sizes=[12, 24], repeats=1, out=tmp_path, echo=lambda _: None)
     assert list(table.columns) == bench.BENCH_COLUMNS
@@ -130,7 +136,8 @@ def test_runs_are_interleaved_and_the_ratio_is_the_median_of_its_pairs(articles,
             workers = json.loads(command[4])["workers"]
             kind = "cold, cached" if "out-cached" in command[4] else f"cold {workers}"
             log[-1] = (kind, pinned)
-            stdout = json.dumps({"stages": {"corpus": 1.0}, "sentences": 10, "distinct": 9, "reused": []})
+            _fake_sentences(json.loads(command[4])["out"], 10, distinct=9)
+            stdout = json.dumps({"stages": {"corpus": 1.0}, "reused": []})
         elif command[2] == "analysis.bench":
             log[-1] = ("vader", pinned)
             # VADER's time likewise drifts; the half size's is a third of the full size's
@@ -181,8 +188,9 @@ def test_sizes_are_measured_in_rounds_so_a_drifting_host_slows_every_size_alike(
         spec = json.loads(command[4]) if command[3] == "--measure" else {"table": command[4]}
         size = "small" if f"{os.sep}n8{os.sep}" in spec["table"] else "large"
         log.append((size, "cached" if "out-cached" in command[4] else command[3]))
-        stdout = json.dumps({"stages": {"corpus": 1.0}, "sentences": 10 if size == "small" else 20, "distinct": 9,
-                             "reused": []}) if command[3] == "--measure" else \
+        if command[3] == "--measure":
+            _fake_sentences(spec["out"], 10 if size == "small" else 20, distinct=9)
+        stdout = json.dumps({"stages": {"corpus": 1.0}, "reused": []}) if command[3] == "--measure" else \
             json.dumps({"seconds": 1.0, "distinct": 9, "mismatches": 0})
         return {"wall": float(len(log)), "peak_mb": 1.0, "stdout": stdout}
 
@@ -193,6 +201,7 @@ def test_sizes_are_measured_in_rounds_so_a_drifting_host_slows_every_size_alike(
     # round 0: small (2 cold runs and the cached re-run), then large; round 1: large first, then small
     assert order == ["small"] * 3 + ["large"] * 5 + ["small"] * 2
     assert [r["corpus"] for r in rows] == ["small", "large"] and [r["sentences"] for r in rows] == [10, 20]
+    assert [r["distinct_sentences"] for r in rows] == [9, 9]  # counted from each run's output, not by the run
     # walls are log positions: small's 2-worker runs were 1st and 10th (first in round 0, 2 workers first;
     # last in round 1, one worker first), large's 4th and 8th
     assert rows[0]["seconds"] == statistics.median([1.0, 10.0]) and rows[1]["seconds"] == statistics.median([4.0, 8.0])
@@ -210,7 +219,8 @@ def test_the_ratio_can_be_left_out_and_then_reports_nothing_it_did_not_measure(a
     def fake_run(command, *, pinned=False):
         log.append(command)
         if command[2] == "analysis.bench" and command[3] == "--measure":
-            stdout = json.dumps({"stages": {"corpus": 1.0}, "sentences": 10, "distinct": 9, "reused": []})
+            _fake_sentences(json.loads(command[4])["out"], 10, distinct=9)
+            stdout = json.dumps({"stages": {"corpus": 1.0}, "reused": []})
         else:
             stdout = json.dumps({"seconds": 1.0, "distinct": 9, "mismatches": 0})
         return {"wall": float(len(log)), "peak_mb": 1.0, "stdout": stdout}
