@@ -58,6 +58,7 @@ from analysis.frames import (
     looked_up_by_runs,
     map_arrays_from_disk,
     map_from_disk,
+    positions,
     release_mapped_pages,
     stored_parquet,
     write_parquet_files,
@@ -761,13 +762,11 @@ def _actor_rows(scores: pd.DataFrame, actor_sentences: pd.DataFrame, doc_ids: li
     stride = int(max(score_ids.max(initial=0), actor_ids.max(initial=0))) + 1
     score_keys = looked_up_by_runs(scores["doc_id"], code_of) * stride + score_ids
     actor_keys = looked_up_by_runs(actor_sentences["doc_id"], code_of) * stride + actor_ids
-    # Every actor's keys looked up in the scores' keys at once, sorted once (not once an actor).
-    order = np.argsort(score_keys, kind="stable")
-    at = np.minimum(np.searchsorted(score_keys[order], actor_keys), max(len(order) - 1, 0))
-    found = (score_keys[order[at]] == actor_keys) if len(order) else np.zeros(len(actor_keys), bool)
-    rows, actors = order[at[found]], actor_sentences["actor"].to_numpy(object)[found]
-    return {actor: np.sort(rows[actors == actor])
-            for actor in sorted(pd.unique(actor_sentences["actor"].to_numpy(object)))}
+    # Every actor's keys looked up in the scores' keys at once (not once an actor).
+    at = positions(score_keys, actor_keys)
+    actors = actor_sentences["actor"].to_numpy(object)
+    rows, found_actors = at[at >= 0], actors[at >= 0]
+    return {actor: np.sort(rows[found_actors == actor]) for actor in sorted(pd.unique(actors))}
 
 
 def _aggregates(docs, spans, matches, word_totals, terms, scores, mentions, *, runner: Runner, chunk_size: int, pair,
