@@ -49,13 +49,19 @@ class Runner:
         self.engine, self.workers, self.scheduler = engine, int(workers), scheduler
         self.progress = show_progress(progress)
         self._client = self._cluster = None
+        self._froze = False
         use_arrow_pool()  # before any worker is forked: they allocate from it too
 
     def __enter__(self) -> Self:
+        self._froze = freeze_heap()
         return self
 
     def __exit__(self, *exc) -> None:
-        self.close()
+        try:
+            self.close()
+        finally:
+            if self._froze:
+                gc.unfreeze()
 
     def close(self) -> None:
         if self._client is not None and self._client is not self.scheduler:
@@ -188,6 +194,21 @@ def release_freed_heap() -> None:
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+def freeze_heap() -> bool:
+    """Collect reference cycles, then set every object alive now (the imported modules, a session's
+    variables) aside from the cycle collector (`gc.freeze`), so that the collections a run makes
+    (`release_freed_heap`, after each stage, before each pool and after each corpus-level task; the
+    interpreter's own) look only at what the run made, not each time again at the 75,000 objects of
+    the imported modules (17 to 30 ms a collection). Nor do a forked worker's collections write to,
+    and so copy, the pages of those objects. Returns whether it froze: not
+    where something already froze objects (the caller's to thaw); a `Runner` thaws them on exit."""
+    if gc.get_freeze_count():
+        return False
+    gc.collect()
+    gc.freeze()
+    return True
 
 
 @functools.cache

@@ -6,6 +6,7 @@ import gc
 import itertools
 import os
 import time
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ import psutil
 import pytest
 
 from analysis import engine
-from analysis.engine import Runner, _malloc_trim, release_freed_memory
+from analysis.engine import Runner, _malloc_trim, release_freed_heap, release_freed_memory
 from analysis.frames import map_from_disk
 
 
@@ -44,6 +45,49 @@ def test_keep_sees_each_result_once_and_the_list_holds_what_it_returns(workers):
         kept = runner.map(_plus, chunks, desc="test", size=lambda _: 1, keep=keep, offset=100)
     assert sorted(seen) == [(c, c + 100) for c in chunks]
     assert kept == [None if c % 2 else -(c + 100) for c in chunks]
+
+
+class _Node:
+    """An object that can sit in a reference cycle and be watched through a weak reference."""
+
+    def __init__(self):
+        self.me = self
+
+
+@pytest.fixture
+def nothing_frozen():
+    if gc.get_freeze_count():
+        pytest.skip("objects were frozen before this test")
+    yield
+    gc.unfreeze()
+
+
+def test_a_runner_sets_what_is_alive_aside_from_the_cycle_collector_while_it_runs(nothing_frozen):
+    """Inside a runner the collections look only at what the run made: objects alive at its start are
+    frozen, a cycle made in the run is still collected, and on exit everything is thawed, so a cycle
+    that the run left behind among the objects of before is collected again."""
+    before = _Node()
+    watch_before = weakref.ref(before)
+    with Runner(workers=2, progress=False) as runner:
+        assert gc.get_freeze_count() > 0
+        made = _Node()
+        watch_made = weakref.ref(made)
+        del made
+        release_freed_heap()
+        assert watch_made() is None  # made in the run: collected
+        assert runner.map(_plus, [1, 2, 3], desc="test", size=lambda _: 1, offset=1) == [2, 3, 4]
+        del before
+    assert gc.get_freeze_count() == 0
+    gc.collect()
+    assert watch_before() is None
+
+
+def test_a_runner_leaves_what_its_caller_froze_frozen(nothing_frozen):
+    gc.freeze()
+    frozen = gc.get_freeze_count()
+    with Runner(progress=False):
+        assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() == frozen  # the caller's to thaw (the fixture does)
 
 
 @pytest.mark.skipif(_malloc_trim() is None, reason="malloc_trim is glibc's")
