@@ -202,8 +202,8 @@ def freeze_heap() -> bool:
     (`release_freed_heap`, after each stage, before each pool and after each corpus-level task; the
     interpreter's own) look only at what the run made, not each time again at the 75,000 objects of
     the imported modules (17 to 30 ms a collection). Nor do a forked worker's collections write to,
-    and so copy, the pages of those objects. Returns whether it froze: not
-    where something already froze objects (the caller's to thaw); a `Runner` thaws them on exit."""
+    and so copy, the pages of those objects. Returns whether it froze, which it does not where
+    something froze objects already (they are the caller's to thaw); a `Runner` thaws on exit."""
     if gc.get_freeze_count():
         return False
     gc.collect()
