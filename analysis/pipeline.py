@@ -765,7 +765,8 @@ def _actor_rows(scores: pd.DataFrame, actor_sentences: pd.DataFrame, doc_ids: li
     # Every actor's keys looked up in the scores' keys at once (not once an actor).
     at = positions(score_keys, actor_keys)
     actors = actor_sentences["actor"].to_numpy(object)
-    rows, found_actors = at[at >= 0], actors[at >= 0]
+    found = at >= 0
+    rows, found_actors = at[found], actors[found]
     return {actor: np.sort(rows[found_actors == actor]) for actor in sorted(pd.unique(actors))}
 
 
